@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian packages, as root), then configures and builds tabpilot in
+# ./build. Safe to run again: apt-get skips what is installed and the build is incremental.
+# Environment: BUILD_DIR (default build), TABPILOT_CUDA (AUTO|ON|OFF, default AUTO),
+# CMAKE_BUILD_TYPE (default Release), JOBS (default: number of cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config libxgboost-dev nlohmann-json3-dev libcli11-dev
+          libopenblas-dev libsqlite3-dev sqlite3 libssl-dev googletest libgtest-dev
+          libgmock-dev libbenchmark-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+# nvcc is usually outside PATH; CMake finds it here when TABPILOT_CUDA is AUTO or ON.
+[ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"
+cmake -S . -B "$BUILD_DIR" -DTABPILOT_CUDA="${TABPILOT_CUDA:-AUTO}" \
+  -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" >/dev/null
+cmake --build "$BUILD_DIR" -j"${JOBS:-$(nproc)}"
+echo "setup: built $BUILD_DIR/tabpilot"

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs every test of the build in ./build (CPU suite; GPU tests report SKIPPED without a GPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j"${JOBS:-$(nproc)}" --timeout 600 "$@"
