@@ -1,0 +1,426 @@
+#include "tabpilot/data/csv.h"
+
+#include <fcntl.h>     // for open
+#include <sys/mman.h>  // for mmap: the file is read through one mapping
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>  // for popcount, countr_zero
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#if defined(__SSE2__)
+#include <emmintrin.h>  // for the 16-byte scans; other targets take the scalar loops
+#endif
+
+#include "tabpilot/common/error.h"
+#include "tabpilot/common/log.h"
+#include "tabpilot/data/column_builder.h"
+
+namespace tabpilot {
+namespace {
+
+using detail::make_span;
+
+// Offset of the first byte that breaks UTF-8 (overlong forms and surrogates included), or
+// npos; counts newlines on the way, which bounds the row count. Sixteen ASCII bytes at a time
+// where SSE2 is there, since most CSV text is ASCII.
+size_t check_utf8_count_lines(std::string_view s, size_t* newlines) {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0, lines = 0;
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n');
+#endif
+  while (i < n) {
+#if defined(__SSE2__)
+    if (i + 16 <= n) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
+      if (_mm_movemask_epi8(v) == 0) {
+        lines += std::popcount(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl))));
+        i += 16;
+        continue;
+      }
+    }
+#endif
+    const unsigned char c = b[i];
+    if (c < 0x80) {
+      lines += c == '\n';
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return i;
+    }
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      if ((b[i + k] & 0xC0) != 0x80) return i;
+      cp = cp << 6 | (b[i + k] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+      return i;
+    }
+    i += len;
+  }
+  *newlines = lines;
+  return std::string_view::npos;
+}
+
+// One pass over the text: records into per-column spans, quoted fields with doubled quotes
+// unescaped into `arena`, physical line numbers tracked for messages.
+class Tokenizer {
+ public:
+  Tokenizer(std::string_view text, const std::string& source, char delimiter)
+      : text_(text), source_(source), delim_(delimiter) {
+    special_[static_cast<unsigned char>(delimiter)] = true;
+    special_['\n'] = special_['\r'] = true;
+  }
+
+  [[noreturn]] void fail(size_t line, const std::string& what) const {
+    throw InputError(source_ + ":" + std::to_string(line) + ": " + what);
+  }
+
+  size_t line() const { return line_; }
+  std::string& arena() { return arena_; }
+
+  // Skips empty and blank lines; false at the end of the text.
+  bool next_record_start() {
+    const size_t n = text_.size();
+    while (pos_ < n) {
+      size_t p = pos_;
+      while (p < n && blank(text_[p])) ++p;
+      if (p == n) {
+        pos_ = n;
+        return false;
+      }
+      if (text_[p] != '\n' && text_[p] != '\r') return true;
+      pos_ = p + (text_[p] == '\r' && p + 1 < n && text_[p + 1] == '\n' ? 2 : 1);
+      ++line_;
+    }
+    return false;
+  }
+
+  // Parses one record starting at the current position, calling emit(index, span) for each
+  // field; returns the number of fields.
+  template <class Emit>
+  size_t record(Emit&& emit) {
+    const char* d = text_.data();
+    const size_t n = text_.size();
+    size_t field = 0;
+    size_t p = pos_;
+    while (true) {
+      while (p < n && blank(d[p])) ++p;
+      uint64_t span;
+      if (p < n && d[p] == '"') {
+        p = quoted(p, &span);
+      } else {
+        const size_t start = p;
+        p = find_special(p);
+        size_t end = p;
+        while (end > start && blank(d[end - 1])) --end;
+        span = make_span(start, end - start);
+        if (end - start > detail::kMaxFieldLength) too_long();
+      }
+      emit(field++, span);
+      if (p < n && d[p] == delim_) {
+        ++p;
+        continue;
+      }
+      if (p < n) {
+        p += d[p] == '\r' && p + 1 < n && d[p + 1] == '\n' ? 2 : 1;
+        ++line_;
+      }
+      pos_ = p;
+      return field;
+    }
+  }
+
+ private:
+  bool blank(char c) const { return (c == ' ' || c == '\t') && c != delim_; }
+
+  // The first delimiter or line break at or after p, or the end of the text.
+  size_t find_special(size_t p) const {
+    const char* d = text_.data();
+    const size_t n = text_.size();
+#if defined(__SSE2__)
+    const __m128i delim = _mm_set1_epi8(delim_), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    while (p + 16 <= n) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p));
+      const __m128i hit = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, delim), _mm_cmpeq_epi8(v, lf)), _mm_cmpeq_epi8(v, cr));
+      const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
+      if (mask != 0) return p + std::countr_zero(mask);
+      p += 16;
+    }
+#endif
+    while (p < n && !special_[static_cast<unsigned char>(d[p])]) ++p;
+    return p;
+  }
+
+  [[noreturn]] void too_long() const {
+    fail(line_, "a field is longer than 16 MiB; this reader does not support such fields");
+  }
+
+  // `p` is at the opening quote. Returns the position after the field (and any blanks).
+  size_t quoted(size_t p, uint64_t* span) {
+    const char* d = text_.data();
+    const size_t n = text_.size();
+    const size_t open_line = line_;
+    const size_t content = p + 1;
+    size_t q = content;
+    bool in_arena = false;
+    size_t arena_start = 0;
+    auto to_arena = [&] {
+      if (!in_arena) {
+        in_arena = true;
+        arena_start = arena_.size();
+      }
+    };
+    while (true) {
+      const void* hit = q < n ? std::memchr(d + q, '"', n - q) : nullptr;
+      if (hit == nullptr) {
+        fail(open_line,
+             "unterminated quoted field (the quote opens on this line); close it, "
+             "or write a literal quote inside a quoted field as \"\"");
+      }
+      const size_t h = static_cast<const char*>(hit) - d;
+      line_ += std::count(d + q, d + h, '\n');
+      if (h + 1 < n && d[h + 1] == '"') {  // "" inside quotes is one literal quote
+        to_arena();
+        arena_.append(d + q, h + 1 - q);
+        q = h + 2;
+        continue;
+      }
+      if (in_arena) arena_.append(d + q, h - q);
+      size_t after = h + 1;
+      while (after < n && blank(d[after])) ++after;
+      if (after < n && !special_[static_cast<unsigned char>(d[after])]) {
+        // Text after the closing quote ("ab"cd): kept as part of the value, as pandas does.
+        if (!in_arena) {
+          to_arena();
+          arena_.append(d + content, h - content);
+        }
+        const size_t start = h + 1;
+        while (after < n && !special_[static_cast<unsigned char>(d[after])]) ++after;
+        size_t end = after;
+        while (end > start && blank(d[end - 1])) --end;
+        arena_.append(d + start, end - start);
+      }
+      const size_t length = in_arena ? arena_.size() - arena_start : h - content;
+      if (length > detail::kMaxFieldLength) too_long();
+      *span = in_arena ? make_span(text_.size() + arena_start, length) : make_span(content, length);
+      return after;
+    }
+  }
+
+  std::string_view text_;
+  const std::string& source_;
+  char delim_;
+  bool special_[256] = {};
+  size_t pos_ = 0;
+  size_t line_ = 1;
+  std::string arena_;
+};
+
+bool needs_quotes(std::string_view s) {
+  if (s.empty()) return false;
+  if (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t') return true;
+  return s.find_first_of(",\"\r\n") != std::string_view::npos;
+}
+
+void write_field(std::string& out, std::string_view s) {
+  if (!needs_quotes(s)) {
+    out.append(s);
+    return;
+  }
+  out.push_back('"');
+  for (char c : s) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+}  // namespace
+
+Table parse_csv(std::string_view text, const std::string& source_name, const CsvOptions& options) {
+  if (text.size() >= 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0) {
+    text.remove_prefix(3);  // offsets stay relative to the text after the BOM
+  }
+  size_t newlines = 0;
+  const size_t bad = check_utf8_count_lines(text, &newlines);
+  if (bad != std::string_view::npos) {
+    const size_t line = 1 + std::count(text.begin(), text.begin() + bad, '\n');
+    const size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    const size_t column =
+        line_start == std::string_view::npos || bad == 0 ? bad + 1 : bad - line_start;
+    throw InputError(source_name + ":" + std::to_string(line) + ": bytes that are not valid " +
+                     "UTF-8 (byte " + std::to_string(column) + " of the line); " +
+                     "re-save the file as UTF-8");
+  }
+  if (text.size() > detail::kMaxSpanOffset / 2) {
+    throw InputError(source_name + ": the file is larger than 512 GiB; split it");
+  }
+  Tokenizer tok(text, source_name, options.delimiter);
+  if (!tok.next_record_start()) {
+    tok.fail(1, "the file is empty; a CSV needs a header row and at least one data row");
+  }
+
+  // Header.
+  const size_t header_line = tok.line();
+  std::vector<uint64_t> header_spans;
+  tok.record([&](size_t, uint64_t span) { header_spans.push_back(span); });
+  const size_t cols = header_spans.size();
+  if (cols > options.max_columns) {
+    tok.fail(header_line, "the header has " + std::to_string(cols) + " columns, more than the " +
+                              "limit of " + std::to_string(options.max_columns) +
+                              "; select fewer columns or raise CsvOptions::max_columns");
+  }
+  std::vector<std::string> names(cols);
+  {
+    detail::FieldStore header{text, tok.arena(), source_name, nullptr};
+    std::unordered_map<std::string_view, size_t> seen;
+    for (size_t c = 0; c < cols; ++c) {
+      names[c] = std::string(header.view(header_spans[c]));
+      if (names[c].empty()) {
+        tok.fail(header_line, "column " + std::to_string(c + 1) + " has an empty name; " +
+                                  "give every column a name in the header row");
+      }
+    }
+    for (size_t c = 0; c < cols; ++c) {
+      auto [it, added] = seen.emplace(names[c], c);
+      if (!added) {
+        tok.fail(header_line, "duplicate column name '" + names[c] + "' (columns " +
+                                  std::to_string(it->second + 1) + " and " + std::to_string(c + 1) +
+                                  "); rename one of them");
+      }
+    }
+  }
+
+  // Body: one pass, spans per column. Newlines bound the row count, so one reserve suffices.
+  const size_t row_bound = newlines + 1;
+  std::vector<std::vector<uint64_t>> spans(cols);
+  for (auto& s : spans) detail::reserve_huge(s, row_bound);
+  std::vector<uint32_t> record_lines;
+  detail::reserve_huge(record_lines, row_bound);
+  while (tok.next_record_start()) {
+    const size_t line = tok.line();
+    const size_t found = tok.record([&](size_t i, uint64_t span) {
+      if (i < cols) spans[i].push_back(span);
+    });
+    if (found != cols) {
+      tok.fail(line, "expected " + std::to_string(cols) + " fields (as in the header), found " +
+                         std::to_string(found) + "; quote fields that contain '" +
+                         std::string(1, options.delimiter) + "' or fix the row");
+    }
+    record_lines.push_back(static_cast<uint32_t>(line));
+  }
+  if (record_lines.empty()) {
+    tok.fail(header_line + 1, "no data rows after the header; the file needs at least one row");
+  }
+
+  for (const auto& [name, type] : options.type_overrides) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      log::warn(source_name + ": type override for '" + name + "' names no column; ignored");
+    }
+  }
+  Table table;
+  table.num_rows = record_lines.size();
+  table.columns.reserve(cols);
+  const detail::FieldStore store{text, tok.arena(), source_name, &record_lines};
+  const detail::MissingMarkers missing(options.missing_markers);
+  std::vector<detail::ColumnBuilder> builders;
+  builders.reserve(cols);
+  for (size_t c = 0; c < cols; ++c) {
+    builders.emplace_back(store, std::move(names[c]), std::move(spans[c]), options, missing);
+  }
+  // Row blocks of about 256 KiB of text: every column converts a block while it is cached.
+  const size_t rows = table.num_rows;
+  const size_t block = std::max<size_t>(16, (size_t{256} << 10) / (text.size() / rows + 1));
+  for (size_t end = std::min(block, rows);; end = std::min(end + block, rows)) {
+    for (detail::ColumnBuilder& b : builders) b.add_rows(end);
+    if (end == rows) break;
+  }
+  for (detail::ColumnBuilder& b : builders) table.columns.push_back(b.finish());
+  return table;
+}
+
+Table read_csv(const std::string& path, const CsvOptions& options) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw InputError(path + ": is a directory, not a CSV file; pass the file's path");
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) {
+    throw InputError(path + ": cannot open (" + std::strerror(errno) + "); check the path");
+  }
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || info.st_size == 0) {
+    ::close(fd);
+    return parse_csv(std::string_view(), path, options);  // the empty-file message
+  }
+  const auto size = static_cast<size_t>(info.st_size);
+  // Mapping the file skips a copy of every byte and the page faults of a fresh buffer;
+  // MAP_POPULATE maps it in one go instead of one fault per page.
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  if (mapped != MAP_FAILED) {
+    ::close(fd);
+    std::unique_ptr<void, std::function<void(void*)>> unmap(mapped,
+                                                            [size](void* p) { ::munmap(p, size); });
+    return parse_csv(std::string_view(static_cast<const char*>(mapped), size), path, options);
+  }
+  // Not mappable (a pipe, some network file systems): read it instead.
+  std::unique_ptr<char[]> buffer(new char[size]);
+  size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::read(fd, buffer.get() + got, size - got);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (got != size) {
+    throw InputError(path + ": read " + std::to_string(got) + " of " + std::to_string(size) +
+                     " bytes; check that the file is not being written to");
+  }
+  return parse_csv(std::string_view(buffer.get(), size), path, options);
+}
+
+void write_csv(const Table& table, const std::string& path) {
+  std::string out;
+  for (size_t c = 0; c < table.columns.size(); ++c) {
+    if (c) out.push_back(',');
+    write_field(out, table.columns[c].name);
+  }
+  out.push_back('\n');
+  for (size_t r = 0; r < table.num_rows; ++r) {
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      if (c) out.push_back(',');
+      write_field(out, table.columns[c].value_string(r));
+    }
+    out.push_back('\n');
+  }
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "wb"),
+                                                       &std::fclose);
+  if (!file || std::fwrite(out.data(), 1, out.size(), file.get()) != out.size()) {
+    throw InputError(path + ": cannot write (" + std::strerror(errno) + "); check the folder");
+  }
+}
+
+}  // namespace tabpilot
