@@ -1,0 +1,34 @@
+// One declarative table of hyperparameters per learner (name, type, default, range, help),
+// used by the search space, model.json and the reports alike. Values travel as JSON.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tabpilot {
+
+using Params = nlohmann::json;  // object: name -> number | string | bool
+
+enum class ParamType { kFloat, kLogFloat, kInt, kLogInt, kChoice };
+
+struct ParamSpec {
+  std::string name;
+  ParamType type;
+  nlohmann::json default_value;       // number or string
+  double low = 0, high = 0;           // numeric range, inclusive
+  std::vector<std::string> choices;   // kChoice
+  std::string help;
+  nlohmann::json to_json() const;
+};
+
+using ParamTable = std::vector<ParamSpec>;
+
+// The defaults of a table as a Params object.
+Params default_params(const ParamTable& table);
+// `given` completed with defaults; throws InputError naming an unknown parameter (with the
+// known ones) or a value outside its range.
+Params resolve_params(const ParamTable& table, const Params& given);
+std::string_view to_string(ParamType type);
+
+}  // namespace tabpilot

@@ -1,0 +1,61 @@
+// The Learner interface and the registry of learners by name ("linear", "xgboost", "mlp").
+// A learner fits on a dense matrix and predicts values (regression) or class probabilities.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tabpilot/common/stop_token.h"
+#include "tabpilot/data/problem_type.h"
+#include "tabpilot/kernels/matrix.h"
+#include "tabpilot/trainer/hyperparams.h"
+
+namespace tabpilot {
+
+struct FitData {
+  MatrixView x_train;
+  const std::vector<float>* y_train = nullptr;  // regression value, or class index as float
+  MatrixView x_valid;                           // may have 0 rows: then no early stopping
+  const std::vector<float>* y_valid = nullptr;
+  Task task = Task::kRegression;
+  int num_classes = 1;  // 1 for regression, >= 2 for classification
+};
+
+struct FitContext {
+  int threads = 1;
+  uint64_t seed = 0;
+  Device device;  // where to train; learners without a GPU path use the CPU and say so
+  StopToken stop;  // polled once per epoch / boosting round
+  // Intermediate validation loss per step (epoch or round), for pruners and progress.
+  // Returns false to ask the learner to stop early (pruned).
+  std::function<bool(int step, double value)> report;
+};
+
+class Learner {
+ public:
+  virtual ~Learner() = default;
+  virtual std::string name() const = 0;
+  // Trains from scratch. Throws std::runtime_error (e.g. "non-finite loss at epoch 3") on
+  // failure. Stops early, keeping the best state so far, when ctx.stop says so.
+  virtual void fit(const FitData& data, const Params& params, const FitContext& ctx) = 0;
+  // Regression: out[rows]. Classification: out[rows * num_classes], probabilities that sum
+  // to 1 per row.
+  virtual void predict(MatrixView x, std::vector<float>& out) const = 0;
+  // Opaque weights and the fields needed to restore them.
+  virtual std::vector<uint8_t> serialize() const = 0;
+  virtual void deserialize(const std::vector<uint8_t>& bytes) = 0;
+  // What fit settled on (e.g. best iteration), recorded with the trial.
+  virtual nlohmann::json fit_info() const { return nlohmann::json::object(); }
+};
+
+// The hyperparameter table of a learner; throws InputError listing known learners.
+const ParamTable& learner_params(std::string_view learner);
+std::unique_ptr<Learner> make_learner(std::string_view learner);
+std::vector<std::string> learner_names();
+
+}  // namespace tabpilot

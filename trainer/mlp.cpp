@@ -1,0 +1,362 @@
+// The "mlp" learner on the CPU: 1-3 ReLU hidden layers with dropout, softmax cross-entropy or
+// MSE (on a standardized target), AdamW, seeded mini-batches, early stopping on validation
+// loss with patience (best weights kept). Built only from the kernels/mlp_ops twins, so the
+// CUDA path can replay the same steps. Inputs are standardized inside the learner.
+//
+// Determinism: every random draw (initial weights, epoch shuffles, dropout masks) is a hash of
+// (seed, counter), so with threads = 1 the same seed gives bit-identical weights.
+// ctx.report(epoch, loss) runs after every epoch (1-based): mean validation cross-entropy, or
+// validation MSE in target units; without a validation set, the epoch's mean training loss
+// (with dropout), and the last epoch's weights are kept.
+// predict() is const with local scratch, so it may run on many threads at once.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tabpilot/common/error.h"
+#include "tabpilot/trainer/learner_factories.h"
+#include "tabpilot/trainer/mlp_model.h"
+
+namespace tabpilot {
+namespace {
+
+using mlp::DenseLayer;
+using mlp::MlpModel;
+
+constexpr int kEvalChunk = 2048;  // rows per inference pass
+
+void check_fit_data(const FitData& d) {
+  if (d.x_train.rows == 0) throw InputError("mlp: the training set has no rows");
+  if (d.x_train.cols == 0) throw InputError("mlp: the training set has no feature columns");
+  if (!d.x_train.device.is_cpu() || (d.x_valid.rows > 0 && !d.x_valid.device.is_cpu()))
+    throw InputError("mlp: training data must be in host memory");
+  if (!d.y_train || d.y_train->size() != d.x_train.rows)
+    throw InputError("mlp: y_train must have one value per training row");
+  if (d.x_valid.rows > 0 && (!d.y_valid || d.y_valid->size() != d.x_valid.rows))
+    throw InputError("mlp: y_valid must have one value per validation row");
+  if (d.x_valid.rows > 0 && d.x_valid.cols != d.x_train.cols)
+    throw InputError("mlp: validation and training sets have different column counts");
+  if (d.task == Task::kBinary && d.num_classes != 2)
+    throw InputError("mlp: a binary task needs num_classes = 2");
+  if (d.task == Task::kMulticlass && d.num_classes < 2)
+    throw InputError("mlp: a multiclass task needs num_classes >= 2");
+  auto check = [&](const std::vector<float>& y, const char* set) {
+    for (size_t i = 0; i < y.size(); ++i) {
+      const float v = y[i];
+      if (!std::isfinite(v))
+        throw InputError(std::string("mlp: ") + set + " target at row " + std::to_string(i) +
+                         " is not a finite number; drop rows with a missing target");
+      if (is_classification(d.task) && (v != std::floor(v) || v < 0 || v >= d.num_classes))
+        throw InputError(std::string("mlp: ") + set + " label at row " + std::to_string(i) +
+                         " is " + std::to_string(v) + ", expected a class index in [0, " +
+                         std::to_string(d.num_classes) + ")");
+    }
+  };
+  check(*d.y_train, "training");
+  if (d.x_valid.rows > 0) check(*d.y_valid, "validation");
+}
+
+// Input statistics in double; constant columns get scale 1 (their inputs become 0).
+void fit_standardization(MatrixView x, MlpModel& m) {
+  const size_t d = x.cols;
+  std::vector<double> sum(d, 0.0), sq(d, 0.0), cnt(d, 0.0);
+  for (size_t r = 0; r < x.rows; ++r) {
+    const float* row = x.row(r);
+    for (size_t c = 0; c < d; ++c)
+      if (!std::isnan(row[c])) sum[c] += row[c], cnt[c] += 1;
+  }
+  m.x_mean.assign(d, 0.0f);
+  m.x_scale.assign(d, 1.0f);
+  for (size_t c = 0; c < d; ++c) m.x_mean[c] = cnt[c] > 0 ? float(sum[c] / cnt[c]) : 0.0f;
+  for (size_t r = 0; r < x.rows; ++r) {
+    const float* row = x.row(r);
+    for (size_t c = 0; c < d; ++c)
+      if (!std::isnan(row[c])) sq[c] += (row[c] - double(m.x_mean[c])) * (row[c] - m.x_mean[c]);
+  }
+  for (size_t c = 0; c < d; ++c) {
+    const double sd = cnt[c] > 0 ? std::sqrt(sq[c] / cnt[c]) : 0.0;
+    if (sd > 1e-12 * (1.0 + std::fabs(m.x_mean[c]))) m.x_scale[c] = float(1.0 / sd);
+  }
+}
+
+// He-uniform for ReLU layers, Glorot-uniform for the output; drawn from the counter hash.
+void init_layers(MlpModel& m, int num_hidden, int width, int outputs, uint64_t seed) {
+  m.layers.clear();
+  int in = m.dim;
+  for (int l = 0; l <= num_hidden; ++l) {
+    DenseLayer L;
+    L.in = in;
+    L.out = l < num_hidden ? width : outputs;
+    const double limit = l < num_hidden ? std::sqrt(6.0 / L.in) : std::sqrt(6.0 / (L.in + L.out));
+    L.w.resize(static_cast<size_t>(L.in) * L.out);
+    const uint64_t layer_seed = mix_hash(seed, static_cast<uint64_t>(l));
+    for (size_t i = 0; i < L.w.size(); ++i)
+      L.w[i] = float(limit * (2.0 * uniform_from_hash(mix_hash(layer_seed, i)) - 1.0));
+    L.b.assign(L.out, 0.0f);
+    m.layers.push_back(std::move(L));
+    in = m.layers.back().out;
+  }
+}
+
+// Fisher-Yates driven by the counter hash: the same order on every platform.
+void shuffle(std::vector<uint32_t>& order, uint64_t seed) {
+  for (size_t i = order.size(); i > 1; --i) {
+    const size_t j = mix_hash(seed, i) % i;
+    std::swap(order[i - 1], order[j]);
+  }
+}
+
+class MlpLearner : public Learner {
+ public:
+  std::string name() const override { return "mlp"; }
+
+  void fit(const FitData& data, const Params& params, const FitContext& ctx) override;
+
+  void predict(MatrixView x, std::vector<float>& out) const override {
+    if (!fitted_) throw std::logic_error("mlp: predict() before fit() or deserialize()");
+    if (static_cast<int>(x.cols) != model_.dim)
+      throw InputError("mlp: the model expects " + std::to_string(model_.dim) +
+                       " feature columns, got " + std::to_string(x.cols));
+    if (!x.device.is_cpu()) throw InputError("mlp: predict needs a host-memory matrix");
+    const int width = is_classification(model_.task) ? model_.num_classes : 1;
+    out.assign(x.rows * width, 0.0f);
+    const size_t chunk = std::min<size_t>(kEvalChunk, std::max<size_t>(x.rows, 1));
+    std::vector<float> xs(chunk * model_.dim), a(chunk * model_.widest()),
+        b(chunk * model_.widest()), raw(chunk * model_.outputs());
+    for (size_t begin = 0; begin < x.rows; begin += chunk) {
+      const int n = static_cast<int>(std::min(chunk, x.rows - begin));
+      mlp::standardize_rows(model_, x, begin, n, xs.data());
+      mlp::forward_eval(model_, xs.data(), n, a.data(), b.data(), raw.data());
+      mlp::finish_outputs(model_, raw.data(), n, out.data() + begin * width);
+    }
+  }
+
+  std::vector<uint8_t> serialize() const override {
+    if (!fitted_) throw std::logic_error("mlp: serialize() before fit()");
+    return mlp::serialize_model(model_);
+  }
+
+  void deserialize(const std::vector<uint8_t>& bytes) override {
+    model_ = mlp::deserialize_model(bytes);
+    fitted_ = true;
+  }
+
+  nlohmann::json fit_info() const override { return info_; }
+
+ private:
+  // Mean loss over a standardized set: cross-entropy, or MSE in target units.
+  double eval_loss(const std::vector<float>& xs, const std::vector<float>& y) const;
+
+  MlpModel model_;
+  bool fitted_ = false;
+  nlohmann::json info_ = nlohmann::json::object();
+};
+
+double MlpLearner::eval_loss(const std::vector<float>& xs, const std::vector<float>& y) const {
+  const size_t rows = y.size();
+  const int k = model_.outputs();
+  const size_t chunk = std::min<size_t>(kEvalChunk, rows);
+  std::vector<float> a(chunk * model_.widest()), b(chunk * model_.widest()), raw(chunk * k);
+  double total = 0.0;
+  for (size_t begin = 0; begin < rows; begin += chunk) {
+    const int n = static_cast<int>(std::min(chunk, rows - begin));
+    mlp::forward_eval(model_, xs.data() + begin * model_.dim, n, a.data(), b.data(), raw.data());
+    if (model_.task == Task::kRegression)
+      total += mse_cpu(raw.data(), y.data() + begin, nullptr, nullptr, n, 0.0f);
+    else
+      total +=
+          softmax_xent_cpu(raw.data(), y.data() + begin, nullptr, nullptr, nullptr, n, k, 0.0f);
+  }
+  const double mean = total / static_cast<double>(rows);
+  return model_.task == Task::kRegression ? mean * model_.y_scale * model_.y_scale : mean;
+}
+
+void MlpLearner::fit(const FitData& data, const Params& params, const FitContext& ctx) {
+  check_fit_data(data);
+  const Params p = resolve_params(mlp_param_table(), params);
+  const int num_hidden = p["num_layers"].get<int>();
+  const int width = p["width"].get<int>();
+  const float rate = static_cast<float>(p["dropout"].get<double>());
+  AdamConfig adam_w;
+  adam_w.learning_rate = static_cast<float>(p["learning_rate"].get<double>());
+  adam_w.weight_decay = static_cast<float>(p["weight_decay"].get<double>());
+  AdamConfig adam_b = adam_w;
+  adam_b.weight_decay = 0.0f;  // biases are not decayed
+  const int batch = std::stoi(p["batch_size"].get<std::string>());
+  const int max_epochs = p["max_epochs"].get<int>();
+  const int patience = p["patience"].get<int>();
+  openblas_set_num_threads(std::max(1, ctx.threads));
+
+  MlpModel m;
+  m.task = data.task;
+  m.num_classes = is_classification(data.task) ? data.num_classes : 1;
+  m.dim = static_cast<int>(data.x_train.cols);
+  fit_standardization(data.x_train, m);
+  const int k = is_classification(data.task) ? m.num_classes : 1;
+  init_layers(m, num_hidden, width, k, mix_hash(ctx.seed, 1));
+
+  const size_t n = data.x_train.rows, nv = data.x_valid.rows;
+  std::vector<float> xs(n * m.dim), xv(nv * m.dim);
+  mlp::standardize_rows(m, data.x_train, 0, n, xs.data());
+  if (nv > 0) mlp::standardize_rows(m, data.x_valid, 0, nv, xv.data());
+  std::vector<float> yt = *data.y_train, yv = nv > 0 ? *data.y_valid : std::vector<float>();
+  if (data.task == Task::kRegression) {
+    double s = 0.0, sq = 0.0;
+    for (float t : yt) s += t;
+    const double mean = s / double(n);
+    for (float t : yt) sq += (t - mean) * (t - mean);
+    const double sd = std::sqrt(sq / double(n));
+    m.y_mean = float(mean);
+    m.y_scale = sd > 1e-12 * (1.0 + std::fabs(mean)) ? float(sd) : 1.0f;
+    for (float& t : yt) t = (t - m.y_mean) / m.y_scale;
+    for (float& t : yv) t = (t - m.y_mean) / m.y_scale;
+  }
+  model_ = std::move(m);
+  fitted_ = true;
+  MlpModel& net = model_;
+  const size_t layers = net.layers.size();
+
+  // Workspace sized once for the largest batch: activations, their gradients, parameter
+  // gradients and Adam moments. Nothing allocates inside the epoch loop.
+  const int bmax = static_cast<int>(std::min<size_t>(batch, n));
+  std::vector<float> xb(static_cast<size_t>(bmax) * net.dim), yb(bmax);
+  std::vector<std::vector<float>> act(layers), dact(layers), gw(layers), gb(layers), mw(layers),
+      vw(layers), mb(layers), vb(layers);
+  for (size_t l = 0; l < layers; ++l) {
+    const DenseLayer& L = net.layers[l];
+    act[l].resize(static_cast<size_t>(bmax) * L.out);
+    dact[l].resize(act[l].size());
+    gw[l].resize(L.w.size()), mw[l].assign(L.w.size(), 0.0f), vw[l].assign(L.w.size(), 0.0f);
+    gb[l].resize(L.b.size()), mb[l].assign(L.b.size(), 0.0f), vb[l].assign(L.b.size(), 0.0f);
+  }
+  std::vector<uint32_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+  const uint64_t shuffle_seed = mix_hash(ctx.seed, 2), dropout_seed = mix_hash(ctx.seed, 3);
+
+  std::vector<DenseLayer> best = net.layers;
+  double best_loss = std::numeric_limits<double>::infinity();
+  int best_epoch = 0, since_best = 0, epoch = 0, step = 0;
+  std::string stopped = "max_epochs";
+  for (epoch = 1; epoch <= max_epochs; ++epoch) {
+    shuffle(order, mix_hash(shuffle_seed, static_cast<uint64_t>(epoch)));
+    double train_total = 0.0;
+    for (size_t begin = 0; begin < n; begin += bmax) {
+      const int bs = static_cast<int>(std::min<size_t>(bmax, n - begin));
+      for (int r = 0; r < bs; ++r) {
+        const uint32_t src = order[begin + r];
+        std::copy_n(xs.data() + size_t(src) * net.dim, net.dim, xb.data() + size_t(r) * net.dim);
+        yb[r] = yt[src];
+      }
+      ++step;
+      const float* in = xb.data();
+      for (size_t l = 0; l < layers; ++l) {
+        DenseLayer& L = net.layers[l];
+        if (l + 1 < layers) {
+          dense_forward_cpu(in, L.w.data(), nullptr, act[l].data(), bs, L.in, L.out);
+          bias_relu_dropout_cpu(act[l].data(), L.b.data(), bs, L.out, rate,
+                                mix_hash(dropout_seed, uint64_t(step) * 4 + l));
+        } else {
+          dense_forward_cpu(in, L.w.data(), L.b.data(), act[l].data(), bs, L.in, L.out);
+        }
+        in = act[l].data();
+      }
+      const float scale = 1.0f / static_cast<float>(bs);
+      train_total +=
+          net.task == Task::kRegression
+              ? mse_cpu(act.back().data(), yb.data(), dact.back().data(), nullptr, bs, scale)
+              : softmax_xent_cpu(act.back().data(), yb.data(), nullptr, dact.back().data(), nullptr,
+                                 bs, k, scale);
+      for (size_t l = layers; l-- > 0;) {
+        const DenseLayer& L = net.layers[l];
+        const float* x_in = l == 0 ? xb.data() : act[l - 1].data();
+        float* dx = l == 0 ? nullptr : dact[l - 1].data();
+        dense_backward_cpu(x_in, L.w.data(), dact[l].data(), dx, gw[l].data(), gb[l].data(), bs,
+                           L.in, L.out);
+        if (dx) relu_dropout_backward_cpu(act[l - 1].data(), dx, bs, L.in, rate);
+      }
+      for (size_t l = 0; l < layers; ++l) {
+        DenseLayer& L = net.layers[l];
+        adamw_step_cpu(L.w.data(), gw[l].data(), mw[l].data(), vw[l].data(), L.w.size(), adam_w,
+                       step);
+        adamw_step_cpu(L.b.data(), gb[l].data(), mb[l].data(), vb[l].data(), L.b.size(), adam_b,
+                       step);
+      }
+    }
+    double loss = train_total / static_cast<double>(n);
+    if (net.task == Task::kRegression) loss *= double(net.y_scale) * net.y_scale;
+    if (nv > 0 && std::isfinite(loss)) loss = eval_loss(xv, yv);
+    if (!std::isfinite(loss)) {
+      fitted_ = false;  // a failed fit leaves no model behind
+      throw std::runtime_error("mlp: non-finite loss at epoch " + std::to_string(epoch));
+    }
+    // Without a validation set the last epoch is the model; with one, the best so far.
+    if (nv == 0 || loss < best_loss) {
+      best_loss = loss, best_epoch = epoch, since_best = 0;
+      best = net.layers;
+    } else {
+      ++since_best;
+    }
+    if (ctx.report && !ctx.report(epoch, loss)) {
+      stopped = "pruned";
+      break;
+    }
+    if (nv > 0 && since_best >= patience) {
+      stopped = "early_stopping";
+      break;
+    }
+    if (ctx.stop.should_stop()) {
+      stopped = "stop_token";
+      break;
+    }
+  }
+  net.layers = std::move(best);
+  info_ = {{"device", "cpu"},
+           {"epochs", std::min(epoch, max_epochs)},
+           {"best_epoch", best_epoch},
+           {"best_loss", best_loss},
+           {"stopped", stopped}};
+  if (ctx.device.is_cuda()) info_["note"] = "mlp has no CUDA path yet; trained on the CPU";
+}
+
+}  // namespace
+
+std::unique_ptr<Learner> make_mlp_learner() { return std::make_unique<MlpLearner>(); }
+
+const ParamTable& mlp_param_table() {
+  static const ParamTable table = {
+      {"num_layers", ParamType::kInt, 2, 1, 3, {}, "hidden ReLU layers"},
+      {"width", ParamType::kLogInt, 128, 16, 512, {}, "units per hidden layer"},
+      {"dropout", ParamType::kFloat, 0.1, 0.0, 0.5, {}, "drop probability after each hidden layer"},
+      {"learning_rate", ParamType::kLogFloat, 1e-3, 1e-4, 3e-2, {}, "AdamW step size"},
+      {"weight_decay",
+       ParamType::kLogFloat,
+       1e-5,
+       1e-7,
+       1e-1,
+       {},
+       "AdamW decoupled weight decay on weights (not biases)"},
+      {"batch_size",
+       ParamType::kChoice,
+       "256",
+       0,
+       0,
+       {"64", "128", "256", "512"},
+       "rows per mini-batch"},
+      {"max_epochs", ParamType::kInt, 100, 5, 500, {}, "most passes over the training rows"},
+      {"patience",
+       ParamType::kInt,
+       10,
+       3,
+       30,
+       {},
+       "epochs without a better validation loss before stopping (best weights kept)"},
+  };
+  return table;
+}
+
+}  // namespace tabpilot

@@ -1,0 +1,107 @@
+#include "tabpilot/trainer/pipeline.h"
+
+#include "tabpilot/common/error.h"
+#include "tabpilot/common/files.h"
+
+namespace tabpilot {
+
+namespace {
+constexpr int kFormatVersion = 1;
+}
+
+std::vector<float> Pipeline::predict(const Table& table) const {
+  if (members.empty()) throw std::runtime_error("pipeline has no fitted members");
+  const size_t width = static_cast<size_t>(num_classes());
+  std::vector<float> sum(table.num_rows * width, 0.0f), one;
+  for (const auto& m : members) {
+    Matrix x = m.transform.transform(table);
+    m.learner->predict(x.view(), one);
+    if (one.size() != sum.size())
+      throw std::runtime_error("learner '" + m.learner_name + "' returned " +
+                               std::to_string(one.size()) + " values for " +
+                               std::to_string(table.num_rows) + " rows");
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += one[i];
+  }
+  if (members.size() > 1) {
+    const float inv = 1.0f / static_cast<float>(members.size());
+    for (float& v : sum) v *= inv;
+  }
+  return sum;
+}
+
+CsvOptions Pipeline::csv_options() const {
+  CsvOptions o;
+  for (size_t i = 0; i < features.size(); ++i) o.type_overrides[features[i]] = feature_types[i];
+  o.never_id = features;
+  o.never_id.push_back(target);
+  return o;
+}
+
+void Pipeline::save(const std::filesystem::path& dir) const {
+  nlohmann::json members_json = nlohmann::json::array();
+  for (size_t i = 0; i < members.size(); ++i) {
+    const auto& m = members[i];
+    auto bytes = m.learner->serialize();
+    std::string blob(bytes.begin(), bytes.end());
+    std::string file = "member_" + std::to_string(i) + "." + m.learner_name + ".bin";
+    write_file_atomic(dir / file, blob);
+    members_json.push_back({{"learner", m.learner_name},
+                            {"params", m.params},
+                            {"fit_info", m.learner->fit_info()},
+                            {"transform", m.transform.to_json()},
+                            {"weights", {{"file", file}, {"sha256", sha256_hex(blob)},
+                                         {"bytes", blob.size()}}}});
+  }
+  nlohmann::json types = nlohmann::json::array();
+  for (auto t : feature_types) types.push_back(to_string(t));
+  nlohmann::json body = {{"format", "tabpilot-pipeline"},
+                         {"format_version", kFormatVersion},
+                         {"problem_type", to_string(task)},
+                         {"target", target},
+                         {"candidate", candidate},
+                         {"features", features},
+                         {"feature_types", types},
+                         {"labels", labels},
+                         {"members", members_json}};
+  // model.json carries its own checksum over the canonical dump of everything else.
+  body["sha256"] = sha256_hex(body.dump());
+  write_json_atomic(dir / "model.json", body);
+}
+
+Pipeline Pipeline::load(const std::filesystem::path& dir) {
+  auto path = dir / "model.json";
+  if (!std::filesystem::exists(path))
+    throw InputError(path.string() + ": no model here (expected a job folder or its model/)");
+  nlohmann::json j = read_json(path);
+  if (j.value("format", "") != "tabpilot-pipeline")
+    throw InputError(path.string() + ": not a tabpilot model");
+  std::string want = j.value("sha256", "");
+  nlohmann::json body = j;
+  body.erase("sha256");
+  if (want != sha256_hex(body.dump()))
+    throw InputError(path.string() + ": checksum mismatch (the file was changed or truncated)");
+  Pipeline p;
+  p.task = task_from_string(j.at("problem_type").get<std::string>());
+  p.target = j.at("target");
+  p.candidate = j.value("candidate", "");
+  p.features = j.at("features").get<std::vector<std::string>>();
+  for (const auto& t : j.at("feature_types")) p.feature_types.push_back(column_type_from_string(t.get<std::string>()));
+  p.labels = j.at("labels").get<std::vector<std::string>>();
+  for (const auto& mj : j.at("members")) {
+    PipelineMember m;
+    m.learner_name = mj.at("learner");
+    m.params = mj.at("params");
+    m.transform = FeatureTransform::from_json(mj.at("transform"));
+    const auto& w = mj.at("weights");
+    auto file = dir / w.at("file").get<std::string>();
+    std::string blob = read_file(file);
+    if (blob.size() != w.at("bytes").get<size_t>() || sha256_hex(blob) != w.at("sha256"))
+      throw InputError(file.string() + ": checksum mismatch (the file was changed or truncated)");
+    m.learner = make_learner(m.learner_name);
+    m.learner->deserialize(std::vector<uint8_t>(blob.begin(), blob.end()));
+    p.members.push_back(std::move(m));
+  }
+  return p;
+}
+
+}  // namespace tabpilot

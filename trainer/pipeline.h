@@ -1,0 +1,51 @@
+// A fitted pipeline: input schema, label mapping, and one or more members (fitted feature
+// transform + learner) whose predictions are averaged — one member for a hold-out trial,
+// one per fold for cross-validation. Training, batch predict and the endpoint all call
+// Pipeline::predict: there is one prediction path.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tabpilot/data/csv.h"
+#include "tabpilot/data/problem_type.h"
+#include "tabpilot/data/table.h"
+#include "tabpilot/trainer/features.h"
+#include "tabpilot/trainer/learner.h"
+
+namespace tabpilot {
+
+struct PipelineMember {
+  FeatureTransform transform;
+  std::unique_ptr<Learner> learner;
+  std::string learner_name;
+  Params params;
+};
+
+class Pipeline {
+ public:
+  Task task = Task::kRegression;
+  std::string target;
+  std::string candidate;                  // candidate definition name
+  std::vector<std::string> features;      // input columns, training order
+  std::vector<ColumnType> feature_types;  // parallel to features
+  std::vector<std::string> labels;        // classification: class index -> label text
+  std::vector<PipelineMember> members;
+
+  int num_classes() const { return is_classification(task) ? static_cast<int>(labels.size()) : 1; }
+  // Regression: one value per row. Classification: rows * num_classes probabilities.
+  std::vector<float> predict(const Table& table) const;
+  // How to read new data for this pipeline: feature types forced to the training types.
+  CsvOptions csv_options() const;
+
+  // model.json (schema, labels, transforms, learners, checksums) + one weights file per
+  // member. Writes into `dir`, which must exist.
+  void save(const std::filesystem::path& dir) const;
+  // Verifies every checksum; a changed or truncated file is an InputError naming it.
+  static Pipeline load(const std::filesystem::path& dir);
+};
+
+}  // namespace tabpilot
