@@ -1,0 +1,309 @@
+#include "tabpilot/store/store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <stdexcept>
+
+#include "tabpilot/common/error.h"
+#include "tabpilot/common/log.h"
+#include "tabpilot/store/sqlite_stmt.h"
+
+namespace tabpilot {
+namespace {
+
+// Bump when the schema changes; older files are migrated in open_schema, newer ones refused.
+constexpr int kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 10000;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS job(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  candidate TEXT NOT NULL,
+  learner TEXT NOT NULL,
+  state TEXT NOT NULL
+    CHECK (state IN ('WAITING', 'RUNNING', 'COMPLETE', 'PRUNED', 'FAIL')),
+  params TEXT NOT NULL,
+  metrics TEXT NOT NULL DEFAULT '{}',
+  objective REAL,
+  created_at REAL NOT NULL,
+  started_at REAL,
+  finished_at REAL,
+  error TEXT NOT NULL DEFAULT '',
+  info TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX IF NOT EXISTS trials_by_candidate ON trials(candidate, state);
+CREATE TABLE IF NOT EXISTS intermediate(
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  step INTEGER NOT NULL,
+  value REAL,
+  PRIMARY KEY (trial_id, step)) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kTrialColumns =
+    "SELECT id, name, candidate, learner, state, params, metrics, objective, created_at, "
+    "started_at, finished_at, error, info FROM trials";
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Invalid UTF-8 in a message must not make recording a trial fail.
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json parse(const std::string& text, const std::string& path, const char* column) {
+  if (text.empty()) return nlohmann::json::object();
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error("store " + path + ": column " + column +
+                             " holds invalid JSON: " + e.what());
+  }
+}
+
+bool is_finished(TrialState s) {
+  return s == TrialState::kComplete || s == TrialState::kPruned || s == TrialState::kFail;
+}
+
+TrialRecord read_trial(const sqlite::Stmt& q, const std::string& path) {
+  TrialRecord r;
+  r.id = q.int64(0);
+  r.name = q.text(1);
+  r.candidate = q.text(2);
+  r.learner = q.text(3);
+  r.state = trial_state_from_string(q.text(4));
+  r.params = parse(q.text(5), path, "params");
+  r.metrics = parse(q.text(6), path, "metrics");
+  r.objective = q.optional_real(7);
+  r.created_at = q.real(8);
+  r.started_at = q.real(9);
+  r.finished_at = q.real(10);
+  r.error = q.text(11);
+  r.info = parse(q.text(12), path, "info");
+  return r;
+}
+
+// SQLite stores NaN as NULL; give it back as NaN so a diverged step stays visible.
+double read_value(const sqlite::Stmt& q, int col) {
+  return q.is_null(col) ? std::numeric_limits<double>::quiet_NaN() : q.real(col);
+}
+
+// The state of trial `id`; throws std::out_of_range when there is none.
+TrialState state_of(sqlite3* db, const std::string& path, int64_t id) {
+  sqlite::Stmt q(db, path, "SELECT state FROM trials WHERE id = ?");
+  q.bind(1, id);
+  if (!q.step())
+    throw std::out_of_range("store " + path + ": no trial with id " + std::to_string(id));
+  return trial_state_from_string(q.text(0));
+}
+
+}  // namespace
+
+std::string_view to_string(TrialState s) {
+  switch (s) {
+    case TrialState::kWaiting:
+      return "WAITING";
+    case TrialState::kRunning:
+      return "RUNNING";
+    case TrialState::kComplete:
+      return "COMPLETE";
+    case TrialState::kPruned:
+      return "PRUNED";
+    case TrialState::kFail:
+      return "FAIL";
+  }
+  return "?";
+}
+
+TrialState trial_state_from_string(std::string_view s) {
+  for (TrialState t : {TrialState::kWaiting, TrialState::kRunning, TrialState::kComplete,
+                       TrialState::kPruned, TrialState::kFail})
+    if (to_string(t) == s) return t;
+  throw InputError("unknown trial state '" + std::string(s) +
+                   "' (known: WAITING, RUNNING, COMPLETE, PRUNED, FAIL)");
+}
+
+Store::Store(const std::string& path) : path_(path) {
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  try {
+    if (rc != SQLITE_OK) sqlite::fail(db_, path_, "cannot open");
+    sqlite3_extended_result_codes(db_, 1);
+    if (sqlite3_busy_timeout(db_, kBusyTimeoutMs) != SQLITE_OK)
+      sqlite::fail(db_, path_, "cannot set busy_timeout");
+    {
+      sqlite::Stmt q(db_, path_, "PRAGMA journal_mode=WAL");
+      std::string mode = q.step() ? q.text(0) : "";
+      // An in-memory database reports "memory"; anything else means the file system
+      // refused WAL, which still works, only with readers blocking the writer.
+      if (mode != "wal" && mode != "memory")
+        log::warn("store " + path_ + ": journal_mode is '" + mode + "', not WAL");
+    }
+    sqlite::exec(db_, path_, "PRAGMA synchronous=NORMAL");
+    sqlite::exec(db_, path_, "PRAGMA foreign_keys=ON");
+
+    sqlite::WriteTxn txn(db_, path_);
+    sqlite::Stmt v(db_, path_, "PRAGMA user_version");
+    int version = v.step() ? static_cast<int>(v.int64(0)) : 0;
+    if (version > kSchemaVersion)
+      throw std::runtime_error("store " + path_ + ": schema version " + std::to_string(version) +
+                               " is newer than this build reads (" +
+                               std::to_string(kSchemaVersion) + "); upgrade tabpilot");
+    if (version < kSchemaVersion) {
+      sqlite::exec(db_, path_, kSchema);
+      sqlite::exec(db_, path_, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+    }
+    txn.commit();
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+Store::~Store() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+void Store::put_job(const nlohmann::json& job) {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt q(db_, path_, "INSERT OR REPLACE INTO job(id, doc) VALUES (1, ?)");
+  q.bind(1, dump(job)).run();
+}
+
+std::optional<nlohmann::json> Store::get_job() const {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt q(db_, path_, "SELECT doc FROM job WHERE id = 1");
+  if (!q.step()) return std::nullopt;
+  return parse(q.text(0), path_, "job.doc");
+}
+
+int64_t Store::create_trial(const std::string& name, const std::string& candidate,
+                            const std::string& learner, const nlohmann::json& params) {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt q(db_, path_,
+                 "INSERT INTO trials(name, candidate, learner, state, params, created_at) "
+                 "VALUES (?, ?, ?, 'WAITING', ?, ?)");
+  q.bind(1, name).bind(2, candidate).bind(3, learner).bind(4, dump(params));
+  q.bind(5, now_seconds()).run();
+  // Safe: the mutex keeps any other insert on this connection from landing in between.
+  return sqlite3_last_insert_rowid(db_);
+}
+
+void Store::start_trial(int64_t id) {
+  std::lock_guard lock(mutex_);
+  sqlite::WriteTxn txn(db_, path_);
+  TrialState s = state_of(db_, path_, id);
+  if (s != TrialState::kWaiting)
+    throw std::logic_error("store " + path_ + ": cannot start trial " + std::to_string(id) +
+                           ": it is " + std::string(to_string(s)) + ", not WAITING");
+  sqlite::Stmt q(db_, path_, "UPDATE trials SET state = 'RUNNING', started_at = ? WHERE id = ?");
+  q.bind(1, now_seconds()).bind(2, id).run();
+  txn.commit();
+}
+
+void Store::report_intermediate(int64_t id, int step, double value) {
+  std::lock_guard lock(mutex_);
+  sqlite::WriteTxn txn(db_, path_);
+  TrialState s = state_of(db_, path_, id);
+  if (s != TrialState::kRunning)
+    throw std::logic_error("store " + path_ + ": cannot report a value for trial " +
+                           std::to_string(id) + ": it is " + std::string(to_string(s)) +
+                           ", not RUNNING");
+  // A step reported twice keeps the latest value: a learner may re-evaluate a step.
+  sqlite::Stmt q(db_, path_,
+                 "INSERT OR REPLACE INTO intermediate(trial_id, step, value) VALUES (?, ?, ?)");
+  q.bind(1, id).bind(2, static_cast<int64_t>(step)).bind(3, value).run();
+  txn.commit();
+}
+
+void Store::finish_trial(int64_t id, TrialState state, const nlohmann::json& metrics,
+                         std::optional<double> objective, const std::string& error,
+                         const nlohmann::json& info) {
+  if (!is_finished(state))
+    throw std::invalid_argument("store " + path_ +
+                                ": finish_trial needs COMPLETE, PRUNED or "
+                                "FAIL, got " +
+                                std::string(to_string(state)));
+  std::lock_guard lock(mutex_);
+  sqlite::WriteTxn txn(db_, path_);
+  TrialState s = state_of(db_, path_, id);
+  if (is_finished(s))
+    throw std::logic_error("store " + path_ + ": trial " + std::to_string(id) + " is already " +
+                           std::string(to_string(s)) + "; finished trials are immutable");
+  if (s != TrialState::kRunning)
+    throw std::logic_error("store " + path_ + ": cannot finish trial " + std::to_string(id) +
+                           ": it is " + std::string(to_string(s)) + "; start it first");
+  sqlite::Stmt q(db_, path_,
+                 "UPDATE trials SET state = ?, metrics = ?, objective = ?, finished_at = ?, "
+                 "error = ?, info = ? WHERE id = ?");
+  q.bind(1, to_string(state)).bind(2, dump(metrics));
+  if (objective && std::isfinite(*objective)) {
+    q.bind(3, *objective);
+  } else {
+    q.bind_null(3);  // NaN would be stored as NULL anyway; say so explicitly
+  }
+  q.bind(4, now_seconds()).bind(5, error).bind(6, dump(info)).bind(7, id).run();
+  txn.commit();
+}
+
+int Store::requeue_running() {
+  std::lock_guard lock(mutex_);
+  sqlite::WriteTxn txn(db_, path_);
+  // The rerun starts from scratch, so the killed run's curve would only confuse a pruner.
+  sqlite::Stmt del(db_, path_,
+                   "DELETE FROM intermediate WHERE trial_id IN "
+                   "(SELECT id FROM trials WHERE state = 'RUNNING')");
+  del.run();
+  sqlite::Stmt q(db_, path_,
+                 "UPDATE trials SET state = 'WAITING', started_at = NULL WHERE state = 'RUNNING'");
+  q.run();
+  int n = q.changes();
+  txn.commit();
+  return n;
+}
+
+std::optional<TrialRecord> Store::trial(int64_t id) const {
+  std::lock_guard lock(mutex_);
+  sqlite::ReadTxn txn(db_, path_);
+  sqlite::Stmt q(db_, path_, (std::string(kTrialColumns) + " WHERE id = ?").c_str());
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  TrialRecord r = read_trial(q, path_);
+  sqlite::Stmt iv(db_, path_,
+                  "SELECT step, value FROM intermediate WHERE trial_id = ? ORDER BY step");
+  iv.bind(1, id);
+  while (iv.step()) r.intermediate.emplace_back(static_cast<int>(iv.int64(0)), read_value(iv, 1));
+  return r;
+}
+
+std::vector<TrialRecord> Store::trials() const {
+  std::lock_guard lock(mutex_);
+  sqlite::ReadTxn txn(db_, path_);
+  std::vector<TrialRecord> out;
+  std::map<int64_t, size_t> index;
+  sqlite::Stmt q(db_, path_, (std::string(kTrialColumns) + " ORDER BY id").c_str());
+  while (q.step()) {
+    out.push_back(read_trial(q, path_));
+    index[out.back().id] = out.size() - 1;
+  }
+  sqlite::Stmt iv(db_, path_,
+                  "SELECT trial_id, step, value FROM intermediate ORDER BY trial_id, step");
+  while (iv.step()) {
+    auto it = index.find(iv.int64(0));
+    if (it != index.end())
+      out[it->second].intermediate.emplace_back(static_cast<int>(iv.int64(1)), read_value(iv, 2));
+  }
+  return out;
+}
+
+}  // namespace tabpilot

@@ -1,0 +1,47 @@
+// The concurrent trial runner: one worker thread per slot (a device plus a thread budget)
+// pulls tickets from the caller and runs them. Generic: it knows nothing about CSV files,
+// learners or the store; the caller's callbacks do.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tabpilot/common/stop_token.h"
+#include "tabpilot/cuda/device.h"
+
+namespace tabpilot {
+
+struct Slot {
+  int index = 0;  // position in the slot list, for logs and per-slot resources
+  Device device;
+  int threads = 1;
+};
+
+struct TrialTicket {
+  int64_t trial_id = 0;
+  nlohmann::json payload;  // whatever the caller needs to run the trial
+};
+
+// Runs tickets concurrently, one worker thread per slot. `ask` is called under a lock and
+// returns the next ticket, or std::nullopt when there is none left. `run` executes a ticket on
+// a slot with a StopToken that fires at the earlier of `job_stop` and start + per_trial_seconds
+// (<= 0: no per-trial limit). Returns once ask() has yielded nullopt and every running trial
+// has returned, or, after job_stop fires, as soon as the running trials return (nothing new is
+// asked for then). An exception escaping `run` goes to `on_error(ticket, message)` (calls are
+// serialized) and the job goes on. An exception from `ask` or `on_error` stops asking and is
+// rethrown here once the running trials have returned. Throws std::invalid_argument on an
+// empty slot list.
+void run_trials(const std::vector<Slot>& slots, const StopToken& job_stop, double per_trial_seconds,
+                const std::function<std::optional<TrialTicket>()>& ask,
+                const std::function<void(const TrialTicket&, const Slot&, const StopToken&)>& run,
+                const std::function<void(const TrialTicket&, const std::string&)>& on_error);
+
+// CPU slots of `threads_per_trial` threads each: total_threads / threads_per_trial of them,
+// at least one (holding min(total, per-trial) threads). total_threads <= 0 means the
+// machine's hardware concurrency. Throws InputError when threads_per_trial < 1.
+std::vector<Slot> cpu_slots(int total_threads, int threads_per_trial);
+
+}  // namespace tabpilot
