@@ -1,0 +1,114 @@
+// The `tabpilot` command line: parses arguments and calls the library. Exit codes: 0 success,
+// 1 internal failure, 2 bad input or usage (one line on stderr saying what and where).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "tabpilot/automl/job.h"
+#include "tabpilot/common/error.h"
+#include "tabpilot/common/log.h"
+
+using namespace tabpilot;
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitBadInput = 2;
+
+int cmd_fit(const JobConfig& config) {
+  JobResult r = run_fit(config);
+  if (r.status != "Completed") {
+    std::fprintf(stderr, "tabpilot: job failed: %s (see %s/job.json)\n", r.failure_reason.c_str(),
+                 r.job_dir.c_str());
+    return kExitFailure;
+  }
+  std::printf("job %s completed: best candidate %s, validation objective %.6g\n", r.job_dir.c_str(),
+              r.best_candidate.c_str(), r.best_objective.value_or(0.0));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tabpilot: AutoML for tabular data (CSV + target column -> tuned model)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tabpilot 0.1.0");
+
+  JobConfig config;
+  std::string problem_type = "auto";
+  bool quiet = false;
+  auto* fit = app.add_subcommand("fit", "run an AutoML job on a CSV file");
+  fit->add_option("train", config.train_path, "training CSV (header row required)")->required();
+  fit->add_option("--target,-t", config.target, "target column name")->required();
+  fit->add_option("--output,-o", config.output_dir, "folder that holds job folders")->capture_default_str();
+  fit->add_option("--name,-n", config.name, "job name (default: <file>-<timestamp>)");
+  fit->add_option("--problem-type", problem_type, "auto|regression|binary|multiclass")->capture_default_str();
+  fit->add_option("--objective", config.objective,
+                  "MSE|RMSE|MAE|R2 | F1|Accuracy|AUC|BalancedAccuracy|Precision|Recall|LogLoss | "
+                  "F1macro|PrecisionMacro|RecallMacro (default: MSE, F1, Accuracy)");
+  fit->add_option("--max-candidates", config.max_candidates, "maximum number of trials")->capture_default_str();
+  fit->add_option("--time-limit", config.time_limit_s, "wall-clock limit for the whole job, seconds (hard)")->capture_default_str();
+  fit->add_option("--trial-time-limit", config.trial_time_limit_s, "limit per trial, seconds (default: a third of --time-limit)");
+  fit->add_option("--seed", config.seed, "random seed")->capture_default_str();
+  fit->add_option("--threads", config.threads, "CPU threads to use (default: all cores)");
+  fit->add_option("--cv-folds", config.cv_folds, "k-fold cross-validation instead of a hold-out split (0 = hold-out)");
+  fit->add_option("--validation-fraction", config.validation_fraction, "hold-out fraction")->capture_default_str();
+  fit->add_option("--learners", config.learners, "restrict to these learners (linear, xgboost, mlp)")->delimiter(',');
+  fit->add_flag("--quiet,-q", quiet, "no progress output");
+  fit->add_flag("--force", config.overwrite, "replace an existing job folder of the same name");
+
+  std::string job_dir;
+  auto* describe = app.add_subcommand("describe", "print job.json (DescribeAutoMLJob-like)");
+  describe->add_option("job", job_dir, "job folder")->required();
+
+  std::string sort_key, format = "table";
+  size_t top = 0;
+  auto* trials = app.add_subcommand("trials", "print the leaderboard");
+  trials->add_option("job", job_dir, "job folder")->required();
+  trials->add_option("--top", top, "only the best N");
+  trials->add_option("--sort", sort_key, "validation:<metric>, train:<metric>, duration, name or id");
+  trials->add_option("--format", format, "table|csv|json")->capture_default_str();
+
+  std::string input, output = "-";
+  auto* predict = app.add_subcommand("predict", "batch transform: predictions for a CSV file");
+  predict->add_option("job", job_dir, "job folder (or its model/ folder)")->required();
+  predict->add_option("input", input, "CSV with the feature columns (target optional)")->required();
+  predict->add_option("-o,--output", output, "output CSV (default: stdout)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "tabpilot: %s (see --help)\n", e.what());
+    return kExitBadInput;
+  }
+
+  try {
+    if (*fit) {
+      if (quiet) log::set_level(log::Level::kQuiet);
+      config.progress = !quiet;
+      if (problem_type != "auto") config.problem_type = task_from_string(problem_type);
+      return cmd_fit(config);
+    }
+    if (*describe) {
+      std::cout << describe_job(job_dir).dump(2) << "\n";
+      return 0;
+    }
+    if (*trials) {
+      std::cout << format_trials(list_trials(job_dir, sort_key, top), format);
+      return 0;
+    }
+    if (*predict) {
+      predict_csv(job_dir, input, output);
+      return 0;
+    }
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "tabpilot: %s\n", e.what());
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tabpilot: internal error: %s\n", e.what());
+    return kExitFailure;
+  }
+  return 0;
+}

@@ -1,0 +1,98 @@
+// Batch transform: CSV in, predictions out, through Pipeline::predict. Columns are matched
+// by name; the target column may be present (it is ignored).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "tabpilot/automl/job.h"
+#include "tabpilot/automl/job_folder.h"
+#include "tabpilot/common/error.h"
+#include "tabpilot/data/csv.h"
+#include "tabpilot/trainer/pipeline.h"
+
+namespace fs = std::filesystem;
+
+namespace tabpilot {
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+size_t predict_csv(const std::string& job_or_model_dir, const std::string& input_csv,
+                   const std::string& output_csv) {
+  fs::path dir(job_or_model_dir);
+  fs::path model_dir = fs::exists(dir / "model.json") ? dir : dir / kModelDir;
+  if (!fs::exists(model_dir / "model.json")) {
+    if (fs::exists(dir / kJobFile))
+      throw InputError(job_or_model_dir + ": this job has no model (it failed or is still running)");
+    throw InputError(job_or_model_dir + ": not a job folder or model folder (no model.json)");
+  }
+  Pipeline p = Pipeline::load(model_dir);
+  Table table = read_csv(input_csv, p.csv_options());
+  for (const auto& f : p.features)
+    if (table.find(f) < 0)
+      throw InputError(input_csv + ": missing feature column '" + f + "' (the model needs " +
+                       std::to_string(p.features.size()) + " columns: the training columns "
+                       "without the target)");
+  std::vector<float> pred = p.predict(table);
+
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  fs::path tmp;
+  if (output_csv != "-") {
+    tmp = output_csv + ".tmp";
+    file.open(tmp, std::ios::binary | std::ios::trunc);
+    if (!file) throw InputError(output_csv + ": cannot write");
+    out = &file;
+  }
+  const int k = p.num_classes();
+  *out << "predicted_label";
+  if (is_classification(p.task)) {
+    *out << ",probability";
+    for (const auto& l : p.labels) *out << "," << csv_field("probability_" + l);
+  }
+  *out << "\n";
+  char buf[64];
+  std::string line;
+  for (size_t r = 0; r < table.num_rows; ++r) {
+    line.clear();
+    if (!is_classification(p.task)) {
+      std::snprintf(buf, sizeof buf, "%.9g", pred[r]);
+      line += buf;
+    } else {
+      const float* prob = pred.data() + r * static_cast<size_t>(k);
+      int best = 0;
+      for (int c = 1; c < k; ++c)
+        if (prob[c] > prob[best]) best = c;
+      if (k == 2) best = prob[1] >= 0.5f ? 1 : 0;  // the same threshold as the metrics
+      line += csv_field(p.labels[static_cast<size_t>(best)]);
+      std::snprintf(buf, sizeof buf, ",%.6g", prob[best]);
+      line += buf;
+      for (int c = 0; c < k; ++c) {
+        std::snprintf(buf, sizeof buf, ",%.6g", prob[c]);
+        line += buf;
+      }
+    }
+    line += '\n';
+    out->write(line.data(), static_cast<std::streamsize>(line.size()));
+  }
+  out->flush();
+  if (!*out) throw std::runtime_error(output_csv + ": write failed (disk full?)");
+  if (output_csv != "-") {
+    file.close();
+    fs::rename(tmp, output_csv);
+  }
+  return table.num_rows;
+}
+
+}  // namespace tabpilot

@@ -1,0 +1,63 @@
+// The AutoML job: analysis -> candidates -> tuning -> best pipeline, in a job folder
+// (DESIGN.md, "The job folder"). Everything the CLI's fit/describe/trials/predict do.
+#pragma once
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tabpilot/data/problem_type.h"
+
+namespace tabpilot {
+
+struct JobConfig {
+  std::string train_path;
+  std::string target;
+  std::string output_dir = "runs";
+  std::string name;                  // empty: "<file stem>-<timestamp>"
+  std::optional<Task> problem_type;  // empty: detected
+  std::string objective;             // empty: default for the problem type
+  int max_candidates = 250;
+  double time_limit_s = 3600;        // whole job, wall clock, hard
+  double trial_time_limit_s = 0;     // per trial; 0 = a third of the job limit
+  uint64_t seed = 0;
+  int threads = 0;                   // 0 = all cores
+  int cv_folds = 0;                  // 0/1 = hold-out; k >= 2 = k-fold cross-validation
+  double validation_fraction = 0.2;
+  std::vector<std::string> learners;  // empty = all
+  bool progress = true;               // live progress line / log lines
+  bool overwrite = false;             // replace an existing job folder of the same name
+};
+
+struct JobResult {
+  std::string job_dir;
+  std::string status;  // "Completed" | "Failed"
+  std::string best_candidate;
+  std::optional<double> best_objective;
+  std::string failure_reason;
+};
+
+// Runs a whole job. Bad input found before the job folder exists throws InputError and
+// leaves nothing behind; a failure after it exists is recorded in job.json (status
+// Failed, FailureReason) and returned with status "Failed".
+JobResult run_fit(const JobConfig& config);
+
+// job.json of a job folder (DescribeAutoMLJob-like).
+nlohmann::json describe_job(const std::string& job_dir);
+
+// Leaderboard rows from the store, best first by the job objective, or by `sort_key`
+// ("validation:<metric>" / "duration" / "name"), at most `top` (0 = all).
+nlohmann::json list_trials(const std::string& job_dir, const std::string& sort_key = "",
+                           size_t top = 0);
+// Formats list_trials rows: "table" (aligned text), "csv" or "json".
+std::string format_trials(const nlohmann::json& rows, const std::string& format);
+
+// Batch transform: reads `input_csv` (with or without the target), writes predictions
+// (predicted_label[, probability, probability_<label>...]) to `output_csv` ("-" = stdout).
+// Returns the number of rows written.
+size_t predict_csv(const std::string& job_or_model_dir, const std::string& input_csv,
+                   const std::string& output_csv);
+
+}  // namespace tabpilot

@@ -1,0 +1,122 @@
+#include "tabpilot/automl/job_folder.h"
+
+#include "tabpilot/common/error.h"
+#include "tabpilot/common/files.h"
+
+namespace fs = std::filesystem;
+
+namespace tabpilot {
+
+std::filesystem::path require_job_dir(const std::string& dir) {
+  fs::path p(dir);
+  if (!fs::exists(p)) throw InputError(dir + ": no such job folder");
+  if (!fs::exists(p / kJobFile))
+    throw InputError(dir + ": not a tabpilot job folder (no " + std::string(kJobFile) + ")");
+  return p;
+}
+
+nlohmann::json candidate_json(const TrialRecord& t, Metric objective, const fs::path& job_dir) {
+  const std::string metric(to_string(objective));
+  nlohmann::json c = {
+      {"CandidateName", t.name},
+      {"CandidateDefinition", t.candidate},
+      {"Learner", t.learner},
+      {"CandidateStatus", t.state == TrialState::kComplete ? "Completed"
+                          : t.state == TrialState::kFail   ? "Failed"
+                          : t.state == TrialState::kPruned ? "Stopped"
+                                                           : "InProgress"},
+      {"ObjectiveStatus", t.state == TrialState::kComplete ? "Succeeded"
+                          : t.state == TrialState::kFail   ? "Failed"
+                                                           : "Pending"},
+      {"HyperParameters", t.params},
+      {"CreationTime", iso_time(t.created_at)},
+  };
+  if (t.finished_at > 0) c["EndTime"] = iso_time(t.finished_at);
+  if (!t.error.empty()) c["FailureReason"] = t.error;
+  if (t.objective) {
+    c["FinalAutoMLJobObjectiveMetric"] = {
+        {"Type", higher_is_better(objective) ? "Maximize" : "Minimize"},
+        {"MetricName", metric},
+        {"StandardMetricName", metric},
+        {"Value", *t.objective}};
+  }
+  nlohmann::json datums = nlohmann::json::array();
+  for (const char* set : {"train", "validation"}) {
+    if (!t.metrics.contains(set)) continue;
+    for (auto& [name, v] : t.metrics[set].items())
+      datums.push_back({{"MetricName", name}, {"StandardMetricName", name}, {"Value", v},
+                        {"Set", std::string(set) == "train" ? "Train" : "Validation"}});
+  }
+  c["CandidateProperties"] = {{"CandidateMetrics", datums}};
+  return c;
+}
+
+nlohmann::json job_description(const JobSummary& s, const Store* store, const fs::path& job_dir) {
+  const std::string metric(to_string(s.objective));
+  nlohmann::json criteria = {{"MaxCandidates", s.config.max_candidates},
+                             {"MaxAutoMLJobRuntimeInSeconds", s.config.time_limit_s}};
+  if (s.config.trial_time_limit_s > 0)
+    criteria["MaxRuntimePerTrainingJobInSeconds"] = s.config.trial_time_limit_s;
+  nlohmann::json j = {
+      {"AutoMLJobName", s.name},
+      {"InputDataConfig",
+       {{{"ChannelType", "training"},
+         {"DataSource", fs::absolute(s.config.train_path).string()},
+         {"ContentType", "text/csv;header=present"},
+         {"TargetAttributeName", s.config.target}}}},
+      {"OutputDataConfig", {{"OutputPath", fs::absolute(job_dir).string()}}},
+      {"AutoMLJobObjective", {{"MetricName", metric}}},
+      {"AutoMLJobConfig",
+       {{"CompletionCriteria", criteria},
+        {"Mode", "HYPERPARAMETER_TUNING"},
+        {"DataSplitConfig", {{"ValidationFraction", s.config.validation_fraction},
+                             {"CrossValidationFolds", s.config.cv_folds}}}}},
+      {"CreationTime", iso_time(s.creation_time)},
+      {"LastModifiedTime", iso_time(unix_now())},
+      {"AutoMLJobStatus", s.status},
+      {"AutoMLJobSecondaryStatus", s.secondary_status},
+      {"AutoMLJobArtifacts",
+       {{"DataExplorationNotebookLocation", (job_dir / kDataExplorationFile).string()},
+        {"CandidateDefinitionNotebookLocation", (job_dir / kCandidatesFile).string()}}},
+      {"ResolvedAttributes",
+       {{"AutoMLJobObjective", {{"MetricName", metric}}},
+        {"ProblemType", to_string(s.task)},
+        {"CompletionCriteria", criteria}}},
+      {"tabpilot",
+       {{"seed", s.config.seed},
+        {"threads", s.config.threads},
+        {"problem_type_detected", s.task_detected},
+        {"training_rows", s.train_rows},
+        {"feature_columns", s.num_features}}},
+  };
+  if (s.config.problem_type) j["ProblemType"] = to_string(*s.config.problem_type);
+  if (s.ended) j["EndTime"] = iso_time(unix_now());
+  if (!s.failure_reason.empty()) j["FailureReason"] = s.failure_reason;
+  if (store) {
+    auto trials = store->trials();
+    nlohmann::json partial = nlohmann::json::array();
+    size_t complete = 0, failed = 0;
+    for (const auto& t : trials) {
+      if (t.state == TrialState::kComplete) ++complete;
+      if (t.state == TrialState::kFail) {
+        ++failed;
+        if (partial.size() < 10)
+          partial.push_back({{"PartialFailureMessage", t.name + ": " + t.error}});
+      }
+      if (s.best_trial_id && t.id == *s.best_trial_id) {
+        auto best = candidate_json(t, s.objective, job_dir);
+        best["InferenceContainers"] = {{{"ModelDataUrl", (job_dir / kModelDir).string()}}};
+        j["BestCandidate"] = best;
+      }
+    }
+    if (!partial.empty()) j["PartialFailureReasons"] = partial;
+    j["tabpilot"]["trials"] = {{"total", trials.size()}, {"completed", complete}, {"failed", failed}};
+  }
+  return j;
+}
+
+nlohmann::json describe_job(const std::string& job_dir) {
+  return read_json(require_job_dir(job_dir) / kJobFile);
+}
+
+}  // namespace tabpilot

@@ -1,0 +1,49 @@
+// The job folder's file names and job.json, the DescribeAutoMLJob-like document that
+// `tabpilot describe` prints.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tabpilot/automl/job.h"
+#include "tabpilot/store/store.h"
+#include "tabpilot/trainer/metrics.h"
+
+namespace tabpilot {
+
+inline constexpr const char* kJobFile = "job.json";
+inline constexpr const char* kStoreFile = "store.sqlite";
+inline constexpr const char* kDataExplorationFile = "data_exploration.json";
+inline constexpr const char* kCandidatesFile = "candidate_definitions.json";
+inline constexpr const char* kTrialsCsv = "trials.csv";
+inline constexpr const char* kModelDir = "model";
+
+struct JobSummary {
+  std::string name;
+  JobConfig config;
+  Task task = Task::kRegression;
+  bool task_detected = true;
+  Metric objective = Metric::kMSE;
+  std::string status, secondary_status, failure_reason;
+  double creation_time = 0;
+  bool ended = false;
+  std::optional<int64_t> best_trial_id;
+  size_t num_features = 0, train_rows = 0;
+};
+
+// AutoMLJobName, AutoMLJobStatus, AutoMLJobSecondaryStatus, BestCandidate (when one
+// completed), ResolvedAttributes, AutoMLJobArtifacts, FailureReason, ...
+nlohmann::json job_description(const JobSummary& s, const Store* store,
+                               const std::filesystem::path& job_dir);
+
+// An AutoMLCandidate for a trial record.
+nlohmann::json candidate_json(const TrialRecord& t, Metric objective,
+                              const std::filesystem::path& job_dir);
+
+// A job folder from a path that is one, or throws InputError saying what is missing.
+std::filesystem::path require_job_dir(const std::string& dir);
+
+}  // namespace tabpilot

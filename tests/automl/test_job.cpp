@@ -1,0 +1,129 @@
+// End to end through the library: fit on real small datasets, predict on their test split,
+// reproducibility, and the job folder's contents.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "support/test_paths.h"
+#include "tabpilot/automl/job.h"
+#include "tabpilot/common/files.h"
+#include "tabpilot/data/csv.h"
+
+namespace fs = std::filesystem;
+
+namespace tabpilot {
+namespace {
+
+JobConfig small_job(const std::string& dataset, const std::string& target, const std::string& name) {
+  JobConfig c;
+  c.train_path = testing::test_data(dataset + "/train.csv").string();
+  c.target = target;
+  c.output_dir = testing::scratch_dir("job").string();
+  c.name = name;
+  c.max_candidates = 8;
+  c.time_limit_s = 120;
+  c.threads = 2;
+  c.progress = false;
+  return c;
+}
+
+TEST(Job, PenguinsMulticlassEndToEnd) {
+  JobConfig c = small_job("penguins", "species", "penguins");
+  JobResult r = run_fit(c);
+  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  fs::path dir = r.job_dir;
+  for (const char* f : {"job.json", "store.sqlite", "data_exploration.json",
+                        "candidate_definitions.json", "trials.csv", "model/model.json"})
+    EXPECT_TRUE(fs::exists(dir / f)) << f;
+  auto job = describe_job(dir.string());
+  EXPECT_EQ(job["AutoMLJobStatus"], "Completed");
+  EXPECT_EQ(job["ResolvedAttributes"]["ProblemType"], "MulticlassClassification");
+  EXPECT_EQ(job["AutoMLJobObjective"]["MetricName"], "Accuracy");
+  EXPECT_EQ(job["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Type"], "Maximize");
+  EXPECT_EQ(job["AutoMLJobSecondaryStatus"], "MaxCandidatesReached");
+  EXPECT_EQ(job["tabpilot"]["trials"]["total"], 8);
+
+  auto rows = list_trials(dir.string());
+  ASSERT_EQ(rows.size(), 8u);
+  EXPECT_EQ(rows[0]["trial"], job["BestCandidate"]["CandidateName"]);
+  for (size_t i = 1; i < rows.size(); ++i)
+    if (!rows[i]["objective"].is_null())
+      EXPECT_GE(rows[i - 1]["objective"].get<double>(), rows[i]["objective"].get<double>());
+
+  // Predict the held-out test split (it carries the target column, which is ignored).
+  fs::path out = dir / "pred.csv";
+  size_t n = predict_csv(dir.string(), testing::test_data("penguins/test.csv").string(), out.string());
+  Table truth = read_csv(testing::test_data("penguins/test.csv").string());
+  Table pred = read_csv(out.string());
+  ASSERT_EQ(n, truth.num_rows);
+  ASSERT_EQ(pred.num_rows, truth.num_rows);
+  EXPECT_EQ(pred.names(), (std::vector<std::string>{"predicted_label", "probability",
+                                                    "probability_Adelie", "probability_Chinstrap",
+                                                    "probability_Gentoo"}));
+  size_t correct = 0;
+  for (size_t i = 0; i < truth.num_rows; ++i)
+    correct += truth.at("species").value_string(i) == pred.at("predicted_label").value_string(i);
+  EXPECT_GT(static_cast<double>(correct) / static_cast<double>(truth.num_rows), 0.9);
+}
+
+TEST(Job, RegressionWithMissingValuesAndCrossValidation) {
+  JobConfig c = small_job("auto_mpg", "mpg", "mpg");
+  c.cv_folds = 3;
+  c.max_candidates = 4;
+  JobResult r = run_fit(c);
+  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  auto model = read_json(fs::path(r.job_dir) / "model/model.json");
+  EXPECT_EQ(model["members"].size(), 3u);  // one fitted member per fold
+  auto rows = list_trials(r.job_dir);
+  EXPECT_EQ(rows[0]["validation"].size(), 4u);  // MSE RMSE MAE R2
+  EXPECT_GT(rows[0]["validation"]["R2"].get<double>(), 0.7);
+  fs::path out = fs::path(r.job_dir) / "pred.csv";
+  EXPECT_EQ(predict_csv(r.job_dir, testing::test_data("auto_mpg/test.csv").string(), out.string()), 80u);
+}
+
+TEST(Job, SameSeedOneThreadGivesTheSameLeaderboardBitForBit) {
+  auto run = [](const std::string& name) {
+    JobConfig c = small_job("penguins", "species", name);
+    c.threads = 1;
+    c.max_candidates = 7;
+    c.seed = 11;
+    c.time_limit_s = 1e6;
+    JobResult r = run_fit(c);
+    EXPECT_EQ(r.status, "Completed");
+    nlohmann::json rows = list_trials(r.job_dir);
+    for (auto& row : rows) row.erase("seconds");
+    return rows.dump();
+  };
+  EXPECT_EQ(run("a"), run("b"));
+}
+
+TEST(Job, TimeLimitIsHard) {
+  JobConfig c = small_job("penguins", "species", "timed");
+  c.max_candidates = 10000;
+  c.time_limit_s = 4;
+  auto t0 = std::chrono::steady_clock::now();
+  JobResult r = run_fit(c);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(took, 4.0 + 1.5);
+  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  EXPECT_EQ(describe_job(r.job_dir)["AutoMLJobSecondaryStatus"], "MaxAutoMLJobRuntimeReached");
+}
+
+TEST(Job, IdColumnIsExcludedAndQuestionMarksAreMissing) {
+  JobConfig c = small_job("breast_cancer_wisconsin", "class", "bcw");
+  c.max_candidates = 3;
+  JobResult r = run_fit(c);
+  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  auto model = read_json(fs::path(r.job_dir) / "model/model.json");
+  auto features = model["features"].get<std::vector<std::string>>();
+  EXPECT_EQ(std::find(features.begin(), features.end(), "id"), features.end());
+  EXPECT_EQ(model["problem_type"], "BinaryClassification");
+  auto exploration = read_json(fs::path(r.job_dir) / "data_exploration.json");
+  bool id_warning = false;
+  for (const auto& w : exploration["warnings"]) id_warning |= w["column"] == "id";
+  EXPECT_TRUE(id_warning);
+}
+
+}  // namespace
+}  // namespace tabpilot
