@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# GPU checks from binaries built beforehand (nothing is compiled here): device info, the GPU
+# test suite (gtest JSON), compute-sanitizer memcheck and racecheck when available, and the GPU
+# benchmarks (JSON). Each step has a timeout and the whole script stays under 7 minutes; a
+# failing step never stops the rest. Everything lands under $OUT; a summary prints at the end.
+#
+#   BUILD_DIR=build-gpu OUT=/tmp/gpu-out bench/gpu_check.sh
+#
+# Build it first (on any machine with nvcc, no GPU needed):
+#   cmake -S . -B build-gpu -DTABPILOT_CUDA=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+#     "-DCMAKE_CUDA_FLAGS_RELWITHDEBINFO=-O3 -g -lineinfo -DNDEBUG"
+#   cmake --build build-gpu --target tests_gpu bench_gpu_transforms -j2
+set -u
+
+BUILD_DIR=${BUILD_DIR:-build}
+OUT=${OUT:-./gpu-out}
+TOTAL_BUDGET_S=${TOTAL_BUDGET_S:-410}  # 7 minutes less a margin for the summary
+mkdir -p "$OUT"
+START=$(date +%s)
+export PATH="$PATH:/usr/local/cuda/bin"
+export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda/lib64"
+
+TESTS="$BUILD_DIR/tests/tests_gpu"
+SUMMARY=()
+FAILED=0
+
+# step NAME TIMEOUT_S COMMAND...: runs with a timeout capped by the time left, output to
+# $OUT/NAME.log, and records the outcome.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  local left=$((TOTAL_BUDGET_S - ($(date +%s) - START)))
+  if ((left < 10)); then
+    SUMMARY+=("$(printf '%-22s %-8s %s' "$name" SKIPPED "no time left")")
+    FAILED=1
+    return
+  fi
+  ((limit > left)) && limit=$left
+  echo "==> $name (timeout ${limit}s): $*"
+  local t0 rc status
+  t0=$(date +%s)
+  timeout -k 10 "$limit" "$@" >"$OUT/$name.log" 2>&1
+  rc=$?
+  case $rc in
+    0) status=ok ;;
+    124 | 137) status=TIMEOUT; FAILED=1 ;;
+    *) status="FAIL(rc=$rc)"; FAILED=1 ;;
+  esac
+  SUMMARY+=("$(printf '%-22s %-12s %4ss  %s' "$name" "$status" $(($(date +%s) - t0)) \
+    "$OUT/$name.log")")
+  tail -n 3 "$OUT/$name.log"
+}
+
+skip() {  # skip NAME REASON
+  SUMMARY+=("$(printf '%-22s %-12s %s' "$1" SKIPPED "$2")")
+}
+
+# ---- the machine ------------------------------------------------------------------------
+{
+  date -u +%Y-%m-%dT%H:%M:%SZ
+  uname -a
+  nproc
+} >"$OUT/host.txt" 2>&1
+if command -v nvidia-smi >/dev/null; then
+  step nvidia-smi 30 nvidia-smi
+  step nvidia-smi-query 30 nvidia-smi \
+    --query-gpu=name,driver_version,memory.total,clocks.max.memory,clocks.max.sm,power.limit \
+    --format=csv
+else
+  skip nvidia-smi "nvidia-smi not found"
+  FAILED=1
+fi
+
+# ---- tests ------------------------------------------------------------------------------
+if [[ -x "$TESTS" ]]; then
+  step tests_gpu 120 "$TESTS" --gtest_filter='*Gpu*' --gtest_output="json:$OUT/tests_gpu.json"
+else
+  skip tests_gpu "$TESTS not built"
+  FAILED=1
+fi
+
+# ---- compute-sanitizer ------------------------------------------------------------------
+SANITIZER=$(command -v compute-sanitizer || true)
+[[ -z "$SANITIZER" && -x /usr/local/cuda/bin/compute-sanitizer ]] &&
+  SANITIZER=/usr/local/cuda/bin/compute-sanitizer
+if [[ -n "$SANITIZER" && -x "$TESTS" ]]; then
+  # The out-of-memory test fails a cudaMalloc on purpose, which the sanitizer would report.
+  step memcheck 100 "$SANITIZER" --tool memcheck --error-exitcode 99 "$TESTS" \
+    --gtest_filter='*Gpu*:-*OutOfMemory*'
+  # Racecheck looks at shared memory: the kernels that use it (tiles, block reductions).
+  step racecheck 80 "$SANITIZER" --tool racecheck --error-exitcode 99 "$TESTS" \
+    --gtest_filter='GpuTransforms.ImputeScaleColumns*:GpuMlpOps.*:GpuMetrics.*'
+else
+  skip memcheck "compute-sanitizer not found (or no test binary)"
+  skip racecheck "compute-sanitizer not found (or no test binary)"
+fi
+
+# ---- benchmarks -------------------------------------------------------------------------
+shopt -s nullglob
+benches=("$BUILD_DIR"/bench/bench_gpu_*)
+if ((${#benches[@]} == 0)); then
+  skip bench_gpu "no $BUILD_DIR/bench/bench_gpu_* binaries"
+  FAILED=1
+fi
+for b in "${benches[@]}"; do
+  [[ -x "$b" && -f "$b" ]] || continue
+  name=$(basename "$b")
+  step "$name" 120 "$b" --benchmark_format=console --benchmark_out="$OUT/$name.json" \
+    --benchmark_out_format=json --benchmark_counters_tabular=true
+done
+
+# ---- summary ----------------------------------------------------------------------------
+{
+  echo
+  echo "==== gpu_check summary ($(($(date +%s) - START))s, build $BUILD_DIR, output $OUT) ===="
+  for line in "${SUMMARY[@]}"; do echo "$line"; done
+  if [[ -f "$OUT/tests_gpu.json" ]]; then
+    echo "-- tests:"
+    if ! python3 - "$OUT/tests_gpu.json" 2>/dev/null <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+skipped = sum(1 for s in d["testsuites"] for t in s["testsuite"]
+              if t.get("result") == "SKIPPED")
+print(f'   {d["tests"]} tests, {d["failures"]} failed, {skipped} skipped')
+for s in d["testsuites"]:
+    for t in s["testsuite"]:
+        if t.get("failures"):
+            first = t["failures"][0]["failure"].splitlines()[0]
+            print(f'   FAILED {s["name"]}.{t["name"]}: {first}')
+PY
+    then
+      grep -E '"(tests|failures|disabled|errors)"' "$OUT/tests_gpu.json" | head -4
+    fi
+  fi
+  for log in "$OUT"/bench_gpu_*.log; do
+    echo "-- $(basename "$log" .log):"
+    grep -E '^BM_' "$log" | sed 's/^/   /'
+  done
+  for tool in memcheck racecheck; do
+    [[ -f "$OUT/$tool.log" ]] &&
+      echo "-- $tool: $(grep -E '(ERROR|RACECHECK) SUMMARY' "$OUT/$tool.log" | tail -1)"
+  done
+  echo "overall: $([[ $FAILED == 0 ]] && echo OK || echo 'SOME STEPS FAILED')"
+} | tee "$OUT/summary.txt"
+exit $FAILED
