@@ -52,7 +52,12 @@ int main(int argc, char** argv) {
   fit->add_option("--trial-time-limit", config.trial_time_limit_s, "limit per trial, seconds (default: a third of --time-limit)");
   fit->add_option("--seed", config.seed, "random seed")->capture_default_str();
   fit->add_option("--threads", config.threads, "CPU threads to use (default: all cores)");
-  fit->add_option("--cv-folds", config.cv_folds, "k-fold cross-validation instead of a hold-out split (0 = hold-out)");
+  std::string cv_folds = "auto";
+  fit->add_option("--cv-folds", cv_folds,
+                  "k-fold cross-validation: auto (5 folds up to 10,000 rows, else hold-out), 0 "
+                  "(hold-out) or 2..20")->capture_default_str();
+  fit->add_flag("--no-refit", [&](int64_t) { config.refit = false; },
+                "hold-out only: keep the best trial's model instead of refitting it on all rows");
   fit->add_option("--validation-fraction", config.validation_fraction, "hold-out fraction")->capture_default_str();
   fit->add_option("--learners", config.learners, "restrict to these learners (linear, xgboost, mlp)")->delimiter(',');
   fit->add_flag("--quiet,-q", quiet, "no progress output");
@@ -89,6 +94,15 @@ int main(int argc, char** argv) {
       if (quiet) log::set_level(log::Level::kQuiet);
       config.progress = !quiet;
       if (problem_type != "auto") config.problem_type = task_from_string(problem_type);
+      if (cv_folds != "auto") {
+        try {
+          size_t used = 0;
+          config.cv_folds = std::stoi(cv_folds, &used);
+          if (used != cv_folds.size()) throw std::invalid_argument(cv_folds);
+        } catch (const std::exception&) {
+          throw InputError("--cv-folds: expected auto or a whole number, got '" + cv_folds + "'");
+        }
+      }
       return cmd_fit(config);
     }
     if (*describe) {

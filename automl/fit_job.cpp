@@ -100,8 +100,8 @@ class FitJob {
     if (config_.target.empty()) throw InputError("--target is required");
     if (config_.max_candidates < 1) throw InputError("--max-candidates must be at least 1");
     if (!(config_.time_limit_s > 0)) throw InputError("--time-limit must be positive");
-    if (config_.cv_folds == 1 || config_.cv_folds < 0 || config_.cv_folds > 20)
-      throw InputError("--cv-folds must be 0 (hold-out) or between 2 and 20");
+    if (config_.cv_folds == 1 || config_.cv_folds < -1 || config_.cv_folds > 20)
+      throw InputError("--cv-folds must be auto, 0 (hold-out) or between 2 and 20");
     if (!(config_.validation_fraction > 0 && config_.validation_fraction < 1))
       throw InputError("--validation-fraction must be between 0 and 1");
     name_ = config_.name.empty() ? timestamped_name(fs::path(config_.train_path).stem().string())
@@ -206,8 +206,11 @@ class FitJob {
   void tune() {
     // Splits over the kept rows; stratified for classification.
     const std::vector<int> strat = is_classification(task_) ? encoded_.class_of_row : std::vector<int>{};
-    if (config_.cv_folds >= 2) {
-      splits_ = kfold_split(table_.num_rows, config_.cv_folds, config_.seed, strat);
+    const int folds = config_.cv_folds >= 0 ? config_.cv_folds
+                      : table_.num_rows <= kAutoCvMaxRows ? 5 : 0;
+    config_.cv_folds = folds;  // job.json shows what was used
+    if (folds >= 2) {
+      splits_ = kfold_split(table_.num_rows, folds, config_.seed, strat);
     } else {
       splits_ = {holdout_split(table_.num_rows, config_.validation_fraction, config_.seed, strat)};
     }
@@ -237,6 +240,7 @@ class FitJob {
                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     // Big data: one trial at a time with every core (memory stays bounded); small data:
     // one single-threaded trial per core, which keeps every core busy.
+    threads_ = threads;
     int per_trial = splits_[0].train.size() > 200000 ? threads : 1;
     auto slots = cpu_slots(threads, per_trial);
     if (config_.progress)
@@ -245,8 +249,13 @@ class FitJob {
 
     double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
     double reserve = std::clamp(config_.time_limit_s * 0.03, 0.5, 5.0);
-    job_stop_ = StopToken(start_ + std::chrono::duration_cast<Clock::duration>(
-                                       std::chrono::duration<double>(config_.time_limit_s - reserve)),
+    auto at = [&](double s) {
+      return start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+    };
+    hard_stop_ = StopToken(at(config_.time_limit_s - reserve), &cancel_);
+    // A refit after tuning needs time of its own: tuning stops 10% earlier.
+    const bool refit = config_.refit && splits_.size() == 1;
+    job_stop_ = StopToken(at(config_.time_limit_s - reserve - (refit ? 0.1 * config_.time_limit_s : 0.0)),
                           &cancel_);
     (void)elapsed;
     double per_trial_limit = config_.trial_time_limit_s > 0 ? config_.trial_time_limit_s
@@ -392,7 +401,8 @@ class FitJob {
                             predicted_rows ? predict_seconds / static_cast<double>(predicted_rows) : 0.0}};
     if (job_limit) info["stopped_by"] = "job time limit (the best state reached is kept)";
     store_->finish_trial(id, TrialState::kComplete, metrics, objective, "", info);
-    offer_best(id, t.payload.at("name"), cand, objective, std::move(members));
+    offer_best(id, t.payload.at("name"), cand_index, params, mix_seed(seed, 0), fit_infos,
+               fit_seconds, objective, std::move(members));
   }
 
   bool better(double a, int64_t a_id, double b, int64_t b_id) const {
@@ -400,11 +410,18 @@ class FitJob {
     return higher_is_better(objective_) ? a > b : a < b;
   }
 
-  void offer_best(int64_t id, const std::string& name, const CandidateDefinition& cand,
-                  double objective, std::vector<PipelineMember> members) {
+  void offer_best(int64_t id, const std::string& name, size_t cand_index, const Params& params,
+                  uint64_t trial_seed, const nlohmann::json& fit_infos, double fit_seconds, double objective,
+                  std::vector<PipelineMember> members) {
+    const CandidateDefinition& cand = candidates_[cand_index];
     std::lock_guard<std::mutex> lock(best_mutex_);
     ++finished_;
     if (!best_ || better(objective, id, best_objective_, best_id_)) {
+      best_cand_ = cand_index;
+      best_params_ = params;
+      best_seed_ = trial_seed;
+      best_fit_info_ = fit_infos.empty() ? nlohmann::json::object() : fit_infos[0];
+      best_fit_seconds_ = fit_seconds;
       auto p = std::make_unique<Pipeline>();
       p->task = task_;
       p->target = config_.target;
@@ -440,7 +457,65 @@ class FitJob {
     if (config_.progress) progress_->message("trial " + std::to_string(id) + " failed: " + reason);
   }
 
-  // ---- 4. results --------------------------------------------------------------------
+  // ---- 4. refit ----------------------------------------------------------------------
+  // The best trial trained on 80% of the rows; the same candidate and hyperparameters, with
+  // the number of rounds / epochs its early stopping chose, usually do better on all of
+  // them. Skipped (the trial's own model is kept) when the time left looks too short or the
+  // refit is cut by the hard deadline.
+  void refit_best() {
+    const CandidateDefinition& cand = candidates_[best_cand_];
+    const double left = hard_stop_.seconds_left();
+    const double need = best_fit_seconds_ * 1.5 + 0.5;
+    if (left < need) {
+      refit_info_ = {{"done", false}, {"reason", "not enough time left (" +
+                      nlohmann::json(left).dump() + " s for an estimated " + nlohmann::json(need).dump() + " s)"}};
+      return;
+    }
+    Params params = best_params_;
+    const ParamTable& table = learner_params(cand.learner);
+    auto clamp_param = [&](const std::string& name, double v) {
+      for (const auto& spec : table)
+        if (spec.name == name) v = std::clamp(v, spec.low, spec.high);
+      params[name] = static_cast<int64_t>(std::llround(v));
+    };
+    if (cand.learner == "xgboost" && best_fit_info_.contains("best_iteration"))
+      clamp_param("num_round", (best_fit_info_["best_iteration"].get<double>() + 1) * 1.1);
+    if (cand.learner == "mlp" && best_fit_info_.contains("best_epoch"))
+      clamp_param("max_epochs", std::max(1.0, best_fit_info_["best_epoch"].get<double>()));
+    try {
+      auto t0 = Clock::now();
+      std::vector<size_t> all(table_.num_rows);
+      for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+      PipelineMember m;
+      m.transform.fit(table_, features_, all, cand.recipe);
+      Matrix x = m.transform.transform(table_);
+      m.learner = make_learner(cand.learner);
+      m.learner_name = cand.learner;
+      m.params = params;
+      FitData data{x.view(), &encoded_.y, MatrixView{}, nullptr, task_, num_classes()};
+      FitContext ctx;
+      ctx.threads = threads_;
+      ctx.seed = best_seed_;
+      ctx.stop = hard_stop_;
+      m.learner->fit(data, params, ctx);
+      if (hard_stop_.should_stop()) {
+        refit_info_ = {{"done", false}, {"reason", "cut by the time limit; the trial's model is kept"}};
+        return;
+      }
+      std::vector<float> pred;
+      m.learner->predict(x.rows_view(0, std::min<size_t>(x.rows(), 10)), pred);
+      for (float v : pred)
+        if (!std::isfinite(v)) throw std::runtime_error("non-finite predictions");
+      best_->members.clear();
+      best_->members.push_back(std::move(m));
+      refit_info_ = {{"done", true}, {"rows", table_.num_rows}, {"params", params},
+                     {"seconds", std::chrono::duration<double>(Clock::now() - t0).count()}};
+    } catch (const std::exception& e) {
+      refit_info_ = {{"done", false}, {"reason", std::string("refit failed: ") + e.what()}};
+    }
+  }
+
+  // ---- 5. results --------------------------------------------------------------------
   JobResult finish() {
     if (!best_) {
       std::string reason = "no trial completed";
@@ -453,6 +528,7 @@ class FitJob {
                                          nlohmann::json(config_.time_limit_s).dump() + " s";
       return fail(reason);
     }
+    if (config_.refit && splits_.size() == 1) refit_best();
     fs::path model_tmp = job_dir_ / "model.tmp";
     fs::remove_all(model_tmp);
     fs::create_directories(model_tmp);
@@ -511,6 +587,7 @@ class FitJob {
     if (t.contains("transform_seconds") && t["transform_seconds"].get<double>() > 0)
       t["transform_rows_per_s"] = t["transform_rows"].get<double>() / t["transform_seconds"].get<double>();
     j["tabpilot"]["timings"] = t;
+    if (!refit_info_.is_null()) j["tabpilot"]["refit"] = refit_info_;
     store_->put_job(j);
     write_json_atomic(job_dir_ / kJobFile, j);
   }
@@ -539,7 +616,14 @@ class FitJob {
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<Progress> progress_;
   std::atomic<bool> cancel_{false};
-  StopToken job_stop_;
+  StopToken job_stop_;   // tuning: no trial runs past it
+  StopToken hard_stop_;  // the job's own limit, less a moment to write the results
+  int threads_ = 1;
+  size_t best_cand_ = 0;
+  Params best_params_;
+  nlohmann::json best_fit_info_, refit_info_;
+  double best_fit_seconds_ = 0;
+  uint64_t best_seed_ = 0;
   bool time_limit_reached_ = false;
   nlohmann::json timings_ = nlohmann::json::object();  // guarded by best_mutex_ once tuning starts
   int asked_ = 0;

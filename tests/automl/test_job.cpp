@@ -82,6 +82,38 @@ TEST(Job, RegressionWithMissingValuesAndCrossValidation) {
   EXPECT_EQ(predict_csv(r.job_dir, testing::test_data("auto_mpg/test.csv").string(), out.string()), 80u);
 }
 
+TEST(Job, HoldOutRefitsTheBestTrialOnAllRows) {
+  JobConfig c = small_job("penguins", "species", "refit");
+  c.cv_folds = 0;
+  c.max_candidates = 4;
+  JobResult r = run_fit(c);
+  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  auto job = describe_job(r.job_dir);
+  EXPECT_EQ(job["AutoMLJobConfig"]["DataSplitConfig"]["CrossValidationFolds"], 0);
+  ASSERT_TRUE(job["tabpilot"].contains("refit"));
+  EXPECT_TRUE(job["tabpilot"]["refit"]["done"].get<bool>()) << job["tabpilot"]["refit"].dump();
+  EXPECT_EQ(job["tabpilot"]["refit"]["rows"], 275);
+  auto model = read_json(fs::path(r.job_dir) / "model/model.json");
+  EXPECT_EQ(model["members"].size(), 1u);
+  // Without refit the trial's own model (trained on 80% of the rows) is kept.
+  JobConfig n = small_job("penguins", "species", "norefit");
+  n.cv_folds = 0;
+  n.max_candidates = 4;
+  n.refit = false;
+  JobResult nr = run_fit(n);
+  ASSERT_EQ(nr.status, "Completed");
+  EXPECT_FALSE(describe_job(nr.job_dir)["tabpilot"].contains("refit"));
+}
+
+TEST(Job, SmallDataIsCrossValidatedByDefault) {
+  JobConfig c = small_job("penguins", "species", "autocv");
+  c.max_candidates = 2;
+  JobResult r = run_fit(c);
+  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  EXPECT_EQ(describe_job(r.job_dir)["AutoMLJobConfig"]["DataSplitConfig"]["CrossValidationFolds"], 5);
+  EXPECT_EQ(read_json(fs::path(r.job_dir) / "model/model.json")["members"].size(), 5u);
+}
+
 TEST(Job, SameSeedOneThreadGivesTheSameLeaderboardBitForBit) {
   auto run = [](const std::string& name) {
     JobConfig c = small_job("penguins", "species", name);
