@@ -17,13 +17,9 @@ namespace tabpilot {
 namespace {
 
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
+  std::string out;
+  append_csv_field(out, s);
+  return out;
 }
 
 }  // namespace

@@ -8,18 +8,15 @@
 #include "tabpilot/automl/job_folder.h"
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/files.h"
+#include "tabpilot/data/csv.h"
 
 namespace tabpilot {
 namespace {
 
 std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
+  std::string out;
+  append_csv_field(out, s);
+  return out;
 }
 
 std::string cell(const nlohmann::json& v) {

@@ -239,25 +239,6 @@ class Tokenizer {
   std::string arena_;
 };
 
-bool needs_quotes(std::string_view s) {
-  if (s.empty()) return false;
-  if (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t') return true;
-  return s.find_first_of(",\"\r\n") != std::string_view::npos;
-}
-
-void write_field(std::string& out, std::string_view s) {
-  if (!needs_quotes(s)) {
-    out.append(s);
-    return;
-  }
-  out.push_back('"');
-  for (char c : s) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-
 }  // namespace
 
 Table parse_csv(std::string_view text, const std::string& source_name, const CsvOptions& options) {
@@ -402,17 +383,40 @@ Table read_csv(const std::string& path, const CsvOptions& options) {
   return parse_csv(std::string_view(buffer.get(), size), path, options);
 }
 
+namespace {
+bool needs_quotes(std::string_view s) {
+  if (s.empty()) return false;
+  if (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t') return true;
+  return s.find_first_of(",\"\r\n") != std::string_view::npos;
+}
+
+}  // namespace
+
+void append_csv_field(std::string& out, std::string_view s) {
+  if (!needs_quotes(s)) {
+    out.append(s);
+    return;
+  }
+  out.push_back('"');
+  for (char c : s) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+
 void write_csv(const Table& table, const std::string& path) {
   std::string out;
   for (size_t c = 0; c < table.columns.size(); ++c) {
     if (c) out.push_back(',');
-    write_field(out, table.columns[c].name);
+    append_csv_field(out, table.columns[c].name);
   }
   out.push_back('\n');
   for (size_t r = 0; r < table.num_rows; ++r) {
     for (size_t c = 0; c < table.columns.size(); ++c) {
       if (c) out.push_back(',');
-      write_field(out, table.columns[c].value_string(r));
+      append_csv_field(out, table.columns[c].value_string(r));
     }
     out.push_back('\n');
   }

@@ -2,6 +2,7 @@
 // once, splits fields in one pass, then converts each column to its inferred type.
 #pragma once
 #include <map>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ Table read_csv(const std::string& path, const CsvOptions& options = {});
 // Same, from an in-memory buffer; `source_name` is used in error messages.
 Table parse_csv(std::string_view text, const std::string& source_name,
                 const CsvOptions& options = {});
+
+// Appends one field to a CSV line, quoted (RFC 4180) where it needs to be.
+void append_csv_field(std::string& out, std::string_view field);
 
 // Writes a table with a header (RFC 4180 quoting where needed). Used by tests and benches.
 void write_csv(const Table& table, const std::string& path);

@@ -5,11 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define TABPILOT_HOST_DEVICE __host__ __device__
-#else
-#define TABPILOT_HOST_DEVICE
-#endif
+#include "tabpilot/kernels/host_device.h"
 
 namespace tabpilot {
 

@@ -9,6 +9,7 @@
 
 #include "tabpilot/common/error.h"
 #include "tabpilot/cuda/cuda_check.h"
+#include "tabpilot/kernels/date_parts.h"
 #include "tabpilot/kernels/transform_ops_cuda.h"
 
 namespace tabpilot {
@@ -59,48 +60,6 @@ __global__ void ordinal_kernel(const int32_t* __restrict__ codes, size_t rows,
     const int32_t code = codes[r];
     out[r * stride] = (code < 0 || code >= num_codes) ? CUDART_NAN_F : code_to_value[code];
   }
-}
-
-// Days since 1970-01-01 to (year, month, day), proleptic Gregorian; the same civil_from_days
-// arithmetic as the CPU twin.
-__device__ void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-}
-
-__device__ float date_part_of(double t, DatePart part) {
-  const int64_t secs = static_cast<int64_t>(floor(t));
-  const int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-  const int64_t sod = secs - days * 86400;
-  int64_t y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
-  switch (part) {
-    case DatePart::kYear: return static_cast<float>(y);
-    case DatePart::kMonth: return static_cast<float>(m);
-    case DatePart::kDay: return static_cast<float>(d);
-    case DatePart::kWeekday: {
-      const int64_t w = (days + 3) % 7;  // 1970-01-01 was a Thursday (Monday = 0)
-      return static_cast<float>(w < 0 ? w + 7 : w);
-    }
-    case DatePart::kYearDay: {
-      const unsigned cum[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
-      const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-      return static_cast<float>(cum[m - 1] + d + (m > 2 && leap ? 1 : 0));
-    }
-    case DatePart::kHour: return static_cast<float>(sod / 3600);
-    case DatePart::kMinute: return static_cast<float>((sod / 60) % 60);
-    case DatePart::kSecond: return static_cast<float>(sod % 60);
-  }
-  return CUDART_NAN_F;
 }
 
 __global__ void date_part_kernel(const double* __restrict__ epoch_seconds, size_t rows,

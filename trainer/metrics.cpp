@@ -21,17 +21,6 @@ namespace {
 
 constexpr double kLogLossEps = 1e-15;
 
-std::string_view task_name(Task task) {
-  switch (task) {
-    case Task::kRegression:
-      return "Regression";
-    case Task::kBinary:
-      return "BinaryClassification";
-    case Task::kMulticlass:
-      return "MulticlassClassification";
-  }
-  return "?";
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -265,7 +254,7 @@ Metric metric_from_string(std::string_view name, Task task) {
   std::string list;
   for (Metric m : valid) list += (list.empty() ? "" : ", ") + std::string(to_string(m));
   throw InputError("unknown objective metric '" + std::string(name) + "' for " +
-                   std::string(task_name(task)) + " (valid: " + list + ")");
+                   std::string(to_string(task)) + " (valid: " + list + ")");
 }
 
 bool higher_is_better(Metric m) {
@@ -317,7 +306,7 @@ double compute_metric(Metric m, Task task, const std::vector<float>& y_true,
   }
   if (num_classes < 2 || (task == Task::kBinary && num_classes != 2))
     throw std::invalid_argument("metric: num_classes = " + std::to_string(num_classes) +
-                                " does not fit " + std::string(task_name(task)));
+                                " does not fit " + std::string(to_string(task)));
   if (pred.size() != y_true.size() * static_cast<size_t>(num_classes))
     throw std::invalid_argument("metric: " + std::to_string(pred.size()) + " probabilities for " +
                                 std::to_string(y_true.size()) + " labels x " +

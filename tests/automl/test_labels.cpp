@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "support/columns.h"
 #include "tabpilot/automl/labels.h"
 #include "tabpilot/common/error.h"
 
@@ -10,23 +11,7 @@ namespace tabpilot {
 namespace {
 
 Column cat(const std::vector<std::string>& values) {
-  Column c;
-  c.name = "y";
-  c.type = ColumnType::kCategorical;
-  for (const auto& v : values) {
-    if (v.empty()) {
-      c.codes.push_back(-1);
-      continue;
-    }
-    auto it = std::find(c.categories.begin(), c.categories.end(), v);
-    if (it == c.categories.end()) {
-      c.categories.push_back(v);
-      c.codes.push_back(static_cast<int32_t>(c.categories.size() - 1));
-    } else {
-      c.codes.push_back(static_cast<int32_t>(it - c.categories.begin()));
-    }
-  }
-  return c;
+  return testing::categorical_column("y", values);
 }
 
 TEST(Labels, TrueLikeLabelIsPositive) {

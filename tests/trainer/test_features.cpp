@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "support/columns.h"
 #include "tabpilot/common/error.h"
 #include "tabpilot/kernels/transform_ops.h"
 #include "tabpilot/trainer/features.h"
@@ -12,31 +13,11 @@ namespace tabpilot {
 namespace {
 
 Column numeric(const std::string& name, std::vector<float> v) {
-  Column c;
-  c.name = name;
-  c.type = ColumnType::kNumeric;
-  c.numeric = std::move(v);
-  return c;
+  return testing::numeric_column(name, std::move(v));
 }
 
 Column categorical(const std::string& name, const std::vector<std::string>& values) {
-  Column c;
-  c.name = name;
-  c.type = ColumnType::kCategorical;
-  for (const auto& v : values) {
-    if (v.empty()) {
-      c.codes.push_back(-1);
-      continue;
-    }
-    auto it = std::find(c.categories.begin(), c.categories.end(), v);
-    if (it == c.categories.end()) {
-      c.categories.push_back(v);
-      c.codes.push_back(static_cast<int32_t>(c.categories.size() - 1));
-    } else {
-      c.codes.push_back(static_cast<int32_t>(it - c.categories.begin()));
-    }
-  }
-  return c;
+  return testing::categorical_column(name, values);
 }
 
 std::vector<size_t> iota(size_t n) {
