@@ -9,16 +9,28 @@
 // validation MSE in target units; without a validation set, the epoch's mean training loss
 // (with dropout), and the last epoch's weights are kept.
 // predict() is const with local scratch, so it may run on many threads at once.
+//
+// GPU: with ctx.device = cuda:N and a GPU present, fit() hands the same standardized data,
+// seed and hyperparameters to train_mlp_cuda (kernels/mlp_train_cuda.h), which replays these
+// steps on the device (same init, shuffles, dropout masks, AdamW, early stopping) in FP32;
+// predict() stays on the CPU. TABPILOT_MLP_TF32=1 in the environment switches its GEMMs to
+// TF32 (faster, ~1e-3 relative error). Without CUDA or a GPU, the CPU path runs and fit_info
+// says why ("note"), logged once per process.
 #include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "tabpilot/common/error.h"
+#include "tabpilot/common/log.h"
+#include "tabpilot/cuda/device.h"
+#include "tabpilot/kernels/mlp_train_cuda.h"
 #include "tabpilot/trainer/learner_factories.h"
 #include "tabpilot/trainer/mlp_model.h"
 
@@ -92,23 +104,25 @@ void init_layers(MlpModel& m, int num_hidden, int width, int outputs, uint64_t s
     DenseLayer L;
     L.in = in;
     L.out = l < num_hidden ? width : outputs;
-    const double limit = l < num_hidden ? std::sqrt(6.0 / L.in) : std::sqrt(6.0 / (L.in + L.out));
-    L.w.resize(static_cast<size_t>(L.in) * L.out);
-    const uint64_t layer_seed = mix_hash(seed, static_cast<uint64_t>(l));
-    for (size_t i = 0; i < L.w.size(); ++i)
-      L.w[i] = float(limit * (2.0 * uniform_from_hash(mix_hash(layer_seed, i)) - 1.0));
+    L.w = mlp_initial_weights(l, L.in, L.out, l == num_hidden, seed);
     L.b.assign(L.out, 0.0f);
     m.layers.push_back(std::move(L));
     in = m.layers.back().out;
   }
 }
 
-// Fisher-Yates driven by the counter hash: the same order on every platform.
-void shuffle(std::vector<uint32_t>& order, uint64_t seed) {
-  for (size_t i = order.size(); i > 1; --i) {
-    const size_t j = mix_hash(seed, i) % i;
-    std::swap(order[i - 1], order[j]);
-  }
+// Why the CUDA path cannot train on `device`, or "" when it can.
+std::string cuda_unavailable_reason(Device device) {
+  if (!cuda_compiled()) return "this build has no CUDA backend (rebuild with -DTABPILOT_CUDA=ON)";
+  const size_t count = cuda_devices().size();
+  if (device.ordinal < 0 || static_cast<size_t>(device.ordinal) >= count)
+    return "no CUDA device " + device.str() + " is visible (" + std::to_string(count) + " found)";
+  return "";
+}
+
+bool tf32_requested() {
+  const char* v = std::getenv("TABPILOT_MLP_TF32");
+  return v && std::string(v) == "1";
 }
 
 class MlpLearner : public Learner {
@@ -149,6 +163,12 @@ class MlpLearner : public Learner {
   nlohmann::json fit_info() const override { return info_; }
 
  private:
+  // The device twin of fit()'s loop, on the prepared (standardized) sets.
+  void fit_cuda(const MlpTrialSpec& spec, const std::vector<float>& xs,
+                const std::vector<float>& yt, const std::vector<float>& xv,
+                const std::vector<float>& yv, int max_epochs, int patience,
+                const FitContext& ctx);
+
   // Mean loss over a standardized set: cross-entropy, or MSE in target units.
   double eval_loss(const std::vector<float>& xs, const std::vector<float>& y) const;
 
@@ -198,7 +218,7 @@ void MlpLearner::fit(const FitData& data, const Params& params, const FitContext
   m.dim = static_cast<int>(data.x_train.cols);
   fit_standardization(data.x_train, m);
   const int k = is_classification(data.task) ? m.num_classes : 1;
-  init_layers(m, num_hidden, width, k, mix_hash(ctx.seed, 1));
+  init_layers(m, num_hidden, width, k, mlp_init_seed(ctx.seed));
 
   const size_t n = data.x_train.rows, nv = data.x_valid.rows;
   std::vector<float> xs(n * m.dim), xv(nv * m.dim);
@@ -218,6 +238,18 @@ void MlpLearner::fit(const FitData& data, const Params& params, const FitContext
   }
   model_ = std::move(m);
   fitted_ = true;
+  std::string cuda_note;
+  if (ctx.device.is_cuda()) {
+    cuda_note = cuda_unavailable_reason(ctx.device);
+    if (cuda_note.empty()) {
+      const MlpTrialSpec spec{num_hidden,           width, batch, adam_w.learning_rate,
+                              adam_w.weight_decay, rate,  ctx.seed};
+      fit_cuda(spec, xs, yt, xv, yv, max_epochs, patience, ctx);
+      return;
+    }
+    static std::once_flag logged;
+    std::call_once(logged, [&] { log::warn("mlp: " + cuda_note + "; training on the CPU"); });
+  }
   MlpModel& net = model_;
   const size_t layers = net.layers.size();
 
@@ -236,14 +268,15 @@ void MlpLearner::fit(const FitData& data, const Params& params, const FitContext
   }
   std::vector<uint32_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
-  const uint64_t shuffle_seed = mix_hash(ctx.seed, 2), dropout_seed = mix_hash(ctx.seed, 3);
+  const uint64_t shuffle_seed = mlp_shuffle_seed(ctx.seed),
+                 dropout_seed = mlp_dropout_seed(ctx.seed);
 
   std::vector<DenseLayer> best = net.layers;
   double best_loss = std::numeric_limits<double>::infinity();
   int best_epoch = 0, since_best = 0, epoch = 0, step = 0;
   std::string stopped = "max_epochs";
   for (epoch = 1; epoch <= max_epochs; ++epoch) {
-    shuffle(order, mix_hash(shuffle_seed, static_cast<uint64_t>(epoch)));
+    mlp_shuffle(order, mix_hash(shuffle_seed, static_cast<uint64_t>(epoch)));
     double train_total = 0.0;
     for (size_t begin = 0; begin < n; begin += bmax) {
       const int bs = static_cast<int>(std::min<size_t>(bmax, n - begin));
@@ -320,7 +353,42 @@ void MlpLearner::fit(const FitData& data, const Params& params, const FitContext
            {"best_epoch", best_epoch},
            {"best_loss", best_loss},
            {"stopped", stopped}};
-  if (ctx.device.is_cuda()) info_["note"] = "mlp has no CUDA path yet; trained on the CPU";
+  if (ctx.device.is_cuda()) info_["note"] = cuda_note + "; trained on the CPU";
+}
+
+void MlpLearner::fit_cuda(const MlpTrialSpec& spec, const std::vector<float>& xs,
+                          const std::vector<float>& yt, const std::vector<float>& xv,
+                          const std::vector<float>& yv, int max_epochs, int patience,
+                          const FitContext& ctx) {
+  MlpModel& net = model_;
+  MlpTrainData d;
+  d.dim = net.dim;
+  d.outputs = net.outputs();
+  d.classification = is_classification(net.task);
+  d.x_train = xs.data(), d.y_train = yt.data(), d.n_train = yt.size();
+  d.x_valid = xv.data(), d.y_valid = yv.data(), d.n_valid = yv.size();
+  MlpTrainOptions o;
+  o.device = ctx.device.ordinal;
+  o.max_epochs = max_epochs;
+  o.patience = patience;
+  o.tf32 = tf32_requested();
+  o.loss_scale = net.task == Task::kRegression ? double(net.y_scale) * net.y_scale : 1.0;
+  o.on_epoch = [&ctx](int, int epoch, double loss) {
+    return ctx.report && !ctx.report(epoch, loss) ? std::string("pruned") : std::string();
+  };
+  o.should_stop = [&ctx] { return ctx.stop.should_stop(); };
+  MlpTrialResult r = train_mlp_cuda(spec, d, o);
+  if (r.failed) {
+    fitted_ = false;  // a failed fit leaves no model behind
+    throw std::runtime_error("mlp: non-finite loss at epoch " + std::to_string(r.epochs));
+  }
+  for (size_t l = 0; l < net.layers.size(); ++l) {
+    net.layers[l].w = std::move(r.w[l]);
+    net.layers[l].b = std::move(r.b[l]);
+  }
+  info_ = {{"device", ctx.device.str()},     {"tf32", o.tf32},
+           {"epochs", r.epochs},             {"best_epoch", r.best_epoch},
+           {"best_loss", r.best_loss},       {"stopped", r.stopped}};
 }
 
 }  // namespace
