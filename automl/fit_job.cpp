@@ -243,9 +243,19 @@ class FitJob {
     threads_ = threads;
     int per_trial = splits_[0].train.size() > 200000 ? threads : 1;
     auto slots = cpu_slots(threads, per_trial);
+    // One more slot per visible GPU: learners with a CUDA path (the MLP) train there, the
+    // others fall back to the CPU and say why.
+    size_t gpu_slots = 0;
+    if (config_.use_gpu) {
+      for (const auto& d : cuda_devices()) {
+        slots.push_back(Slot{static_cast<int>(slots.size()), d.device, 1});
+        ++gpu_slots;
+      }
+    }
     if (config_.progress)
-      log::info(describe_compute() + "; " + std::to_string(slots.size()) + " trial slot(s) x " +
-                std::to_string(per_trial) + " thread(s)");
+      log::info(describe_compute() + "; " + std::to_string(slots.size() - gpu_slots) +
+                " CPU trial slot(s) x " + std::to_string(per_trial) + " thread(s)" +
+                (gpu_slots ? " + " + std::to_string(gpu_slots) + " GPU slot(s)" : ""));
 
     double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
     double reserve = std::clamp(config_.time_limit_s * 0.03, 0.5, 5.0);

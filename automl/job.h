@@ -38,6 +38,7 @@ struct JobConfig {
   // Hold-out only: after tuning, refit the best trial's candidate on every row (with the
   // boosting rounds / epochs that early stopping chose). Tuning leaves 10% of the time for it.
   bool refit = true;
+  bool use_gpu = true;  // add a trial slot per visible GPU
 };
 
 struct JobResult {
