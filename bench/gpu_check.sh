@@ -9,7 +9,7 @@
 # Build it first (on any machine with nvcc, no GPU needed):
 #   cmake -S . -B build-gpu -DTABPILOT_CUDA=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 #     "-DCMAKE_CUDA_FLAGS_RELWITHDEBINFO=-O3 -g -lineinfo -DNDEBUG"
-#   cmake --build build-gpu --target tests_gpu bench_gpu_transforms -j2
+#   cmake --build build-gpu --target tests_gpu bench_gpu_transforms bench_gpu_mlp -j2
 set -u
 
 BUILD_DIR=${BUILD_DIR:-build}
@@ -79,22 +79,6 @@ else
   FAILED=1
 fi
 
-# ---- compute-sanitizer ------------------------------------------------------------------
-SANITIZER=$(command -v compute-sanitizer || true)
-[[ -z "$SANITIZER" && -x /usr/local/cuda/bin/compute-sanitizer ]] &&
-  SANITIZER=/usr/local/cuda/bin/compute-sanitizer
-if [[ -n "$SANITIZER" && -x "$TESTS" ]]; then
-  # The out-of-memory test fails a cudaMalloc on purpose, which the sanitizer would report.
-  step memcheck 100 "$SANITIZER" --tool memcheck --error-exitcode 99 "$TESTS" \
-    --gtest_filter='*Gpu*:-*OutOfMemory*'
-  # Racecheck looks at shared memory: the kernels that use it (tiles, block reductions).
-  step racecheck 80 "$SANITIZER" --tool racecheck --error-exitcode 99 "$TESTS" \
-    --gtest_filter='GpuTransforms.ImputeScaleColumns*:GpuMlpOps.*:GpuMetrics.*'
-else
-  skip memcheck "compute-sanitizer not found (or no test binary)"
-  skip racecheck "compute-sanitizer not found (or no test binary)"
-fi
-
 # ---- benchmarks -------------------------------------------------------------------------
 shopt -s nullglob
 benches=("$BUILD_DIR"/bench/bench_gpu_*)
@@ -108,6 +92,62 @@ for b in "${benches[@]}"; do
   step "$name" 120 "$b" --benchmark_format=console --benchmark_out="$OUT/$name.json" \
     --benchmark_out_format=json --benchmark_counters_tabular=true
 done
+
+# ---- MLP trainer vs PyTorch ---------------------------------------------------------------
+# The same two workloads as bench_gpu_mlp (one epoch at 1M x 100; K = 1, 8, 64 trials) in
+# PyTorch on this GPU, then ours / torch into $OUT/ratios.json. Targets: epoch speedup >= 1.5,
+# K = 64 batched trials/s >= 10x 64 sequential torch trainings.
+if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  step torch_mlp_reference 150 python3 "$(dirname "$0")/torch_mlp_reference.py" \
+    --out "$OUT/torch_mlp_reference.json"
+else
+  skip torch_mlp_reference "python3 torch with CUDA not available"
+fi
+if [[ -f "$OUT/bench_gpu_mlp.json" && -f "$OUT/torch_mlp_reference.json" ]]; then
+  step mlp_ratios 30 python3 -c '
+import json, sys
+ours = {b["name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
+torch = json.load(open(sys.argv[2]))
+def counter(prefix, key):
+    for name, b in ours.items():
+        if name.startswith(prefix) and key in b:
+            return b[key]
+    return None
+r = {"device": torch["device"], "targets": {"epoch_speedup_fp32": 1.5, "k64_trials_speedup": 10}}
+for mode in ("fp32", "tf32"):
+    mine = counter("BM_GpuMlpEpoch/tf32:%d" % (mode == "tf32"), "sec_per_epoch")
+    theirs = torch["epoch_%s" % mode]["sec_per_epoch"]
+    r["epoch_%s" % mode] = {"ours_sec": mine, "torch_sec": theirs,
+                            "speedup": theirs / mine if mine else None}
+for k, t in torch["trials"].items():
+    mine = counter("BM_GpuMlpTrialBatch/K:%s/" % k, "trials_per_s")
+    r["trials_k%s" % k] = {"ours_trials_per_s": mine, "torch_trials_per_s": t["trials_per_s"],
+                           "speedup": mine / t["trials_per_s"] if mine else None}
+e, k64 = r["epoch_fp32"]["speedup"], r.get("trials_k64", {}).get("speedup")
+r["meets_targets"] = bool(e and e >= 1.5 and k64 and k64 >= 10)
+json.dump(r, open(sys.argv[3], "w"), indent=2)
+print(json.dumps(r, indent=2))
+print("epoch fp32 speedup %s, K=64 trials speedup %s" % (e, k64))
+' "$OUT/bench_gpu_mlp.json" "$OUT/torch_mlp_reference.json" "$OUT/ratios.json"
+else
+  skip mlp_ratios "bench_gpu_mlp.json or torch_mlp_reference.json missing"
+fi
+
+# ---- compute-sanitizer (last: the slowest step, so it gets what time is left) -----------
+SANITIZER=$(command -v compute-sanitizer || true)
+[[ -z "$SANITIZER" && -x /usr/local/cuda/bin/compute-sanitizer ]] &&
+  SANITIZER=/usr/local/cuda/bin/compute-sanitizer
+if [[ -n "$SANITIZER" && -x "$TESTS" ]]; then
+  # The out-of-memory test fails a cudaMalloc on purpose, which the sanitizer would report.
+  step memcheck 90 "$SANITIZER" --tool memcheck --error-exitcode 99 "$TESTS" \
+    --gtest_filter='*Gpu*:-*OutOfMemory*'
+  # Racecheck looks at shared memory: the kernels that use it (tiles, block reductions).
+  step racecheck 60 "$SANITIZER" --tool racecheck --error-exitcode 99 "$TESTS" \
+    --gtest_filter='GpuTransforms.ImputeScaleColumns*:GpuMlpOps.*:GpuMetrics.*'
+else
+  skip memcheck "compute-sanitizer not found (or no test binary)"
+  skip racecheck "compute-sanitizer not found (or no test binary)"
+fi
 
 # ---- summary ----------------------------------------------------------------------------
 {
