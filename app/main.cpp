@@ -61,8 +61,9 @@ int main(int argc, char** argv) {
   fit->add_option("--validation-fraction", config.validation_fraction, "hold-out fraction")->capture_default_str();
   fit->add_option("--learners", config.learners, "restrict to these learners (linear, xgboost, mlp)")->delimiter(',');
   fit->add_flag("--quiet,-q", quiet, "no progress output");
-  fit->add_flag("--cpu-only", [&](int64_t) { config.use_gpu = false; },
-                "use no GPU even where one is visible");
+  fit->add_option("--device", config.device,
+                  "where trials run: auto (every core + every visible GPU), cpu, or gpu (GPU "
+                  "slots only)")->capture_default_str();
   fit->add_flag("--force", config.overwrite, "replace an existing job folder of the same name");
 
   std::string job_dir;

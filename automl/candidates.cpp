@@ -37,6 +37,10 @@ std::vector<CandidateDefinition> generate_candidates(const DataProfile& profile,
   FeatureRecipe trees_onehot = trees;
   trees_onehot.categorical = FeatureRecipe::Categorical::kOneHot;
   FeatureRecipe standard;  // linear models and MLPs want centred, scaled inputs
+  // Large data: at most 20 one-hot columns per categorical column, so the dense matrix of a
+  // million rows stays a few hundred MB.
+  const bool large = train_rows > 200000;
+  if (large) standard.max_one_hot = 20;
   FeatureRecipe robust = standard;
   robust.scaling = FeatureRecipe::Scaling::kRobust;
 
@@ -54,7 +58,6 @@ std::vector<CandidateDefinition> generate_candidates(const DataProfile& profile,
   };
 
   // Large data: fewer epochs and rounds per trial so that many trials fit the budget.
-  const bool large = train_rows > 200000;
   nlohmann::json xgb = nlohmann::json::object();
   nlohmann::json mlp = nlohmann::json::object();
   if (large) {
@@ -65,12 +68,12 @@ std::vector<CandidateDefinition> generate_candidates(const DataProfile& profile,
   add("linear", standard, nlohmann::json::object(),
       "regularised linear model on one-hot categories and standardised numbers");
   add("mlp", standard, mlp, "multi-layer perceptron on standardised inputs");
-  if (any_categorical)
+  if (any_categorical && !large)  // on large data the ordinal recipe is the lean one
     add("xgboost", trees_onehot, xgb, "gradient-boosted trees on one-hot categories");
   add("linear", robust, nlohmann::json::object(),
       "linear model with robust (median/IQR) scaling for heavy-tailed columns");
   add("mlp", robust, mlp, "MLP with robust scaling for heavy-tailed columns");
-  if (any_missing) {
+  if (any_missing && !large) {
     FeatureRecipe trees_ind = trees;
     trees_ind.missing_indicators = true;
     add("xgboost", trees_ind, xgb, "trees with explicit missing-value indicators");

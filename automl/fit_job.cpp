@@ -33,6 +33,9 @@ namespace tabpilot {
 namespace {
 
 constexpr size_t kMinRows = 20;
+// Above this many training rows, memory rules: one trial at a time with every core, and the
+// features of one recipe kept at a time.
+constexpr size_t kLargeRows = 200000;
 
 // Features of one (recipe, fold): fitted on the fold's training rows only.
 struct Prepared {
@@ -102,6 +105,10 @@ class FitJob {
     if (!(config_.time_limit_s > 0)) throw InputError("--time-limit must be positive");
     if (config_.cv_folds == 1 || config_.cv_folds < -1 || config_.cv_folds > 20)
       throw InputError("--cv-folds must be auto, 0 (hold-out) or between 2 and 20");
+    if (config_.device != "auto" && config_.device != "cpu" && config_.device != "gpu")
+      throw InputError("--device must be auto, cpu or gpu, got '" + config_.device + "'");
+    if (config_.device == "gpu" && cuda_devices().empty())
+      throw InputError("--device gpu: no GPU is visible (" + describe_compute() + ")");
     if (!(config_.validation_fraction > 0 && config_.validation_fraction < 1))
       throw InputError("--validation-fraction must be between 0 and 1");
     name_ = config_.name.empty() ? timestamped_name(fs::path(config_.train_path).stem().string())
@@ -226,7 +233,9 @@ class FitJob {
       if (it == recipe_keys_.end()) recipe_keys_.push_back(key);
     }
     prepared_.resize(recipe_keys_.size() * splits_.size());
-    for (auto& p : prepared_) p = std::make_unique<Prepared>();
+    // Large data: keep the features of one recipe at a time (a few hundred MB each); a
+    // recipe's features are recomputed when a trial needs them again.
+    keep_one_recipe_ = splits_[0].train.size() > kLargeRows;
     nlohmann::json defs = nlohmann::json::array();
     for (const auto& c : candidates_) defs.push_back(c.to_json());
     write_json_atomic(job_dir_ / kCandidatesFile,
@@ -241,16 +250,19 @@ class FitJob {
     // Big data: one trial at a time with every core (memory stays bounded); small data:
     // one single-threaded trial per core, which keeps every core busy.
     threads_ = threads;
-    int per_trial = splits_[0].train.size() > 200000 ? threads : 1;
+    int per_trial = splits_[0].train.size() > kLargeRows ? threads : 1;
     auto slots = cpu_slots(threads, per_trial);
     // One more slot per visible GPU: learners with a CUDA path (the MLP) train there, the
     // others fall back to the CPU and say why.
     size_t gpu_slots = 0;
-    if (config_.use_gpu) {
+    if (config_.device != "cpu") {
+      if (config_.device == "gpu") slots.clear();
       for (const auto& d : cuda_devices()) {
-        slots.push_back(Slot{static_cast<int>(slots.size()), d.device, 1});
+        slots.push_back(Slot{static_cast<int>(slots.size()), d.device, per_trial});
         ++gpu_slots;
       }
+      if (slots.empty())
+        throw InputError("--device gpu: no GPU is visible (" + describe_compute() + ")");
     }
     if (config_.progress)
       log::info(describe_compute() + "; " + std::to_string(slots.size() - gpu_slots) +
@@ -307,8 +319,18 @@ class FitJob {
                             {"name", trial_name}}};
   }
 
-  Prepared& prepared(size_t recipe, size_t fold, const FeatureRecipe& r) {
-    Prepared& p = *prepared_[recipe * splits_.size() + fold];
+  std::shared_ptr<Prepared> prepared(size_t recipe, size_t fold, const FeatureRecipe& r) {
+    std::shared_ptr<Prepared> held;
+    {
+      std::lock_guard<std::mutex> lock(prepared_mutex_);
+      const size_t key = recipe * splits_.size() + fold;
+      if (keep_one_recipe_)
+        for (size_t i = 0; i < prepared_.size(); ++i)
+          if (i != key && prepared_[i] && prepared_[i].use_count() == 1) prepared_[i].reset();
+      if (!prepared_[key]) prepared_[key] = std::make_shared<Prepared>();
+      held = prepared_[key];
+    }
+    Prepared& p = *held;
     std::call_once(p.once, [&] {
       auto t0 = Clock::now();
       const Split& s = splits_[fold];
@@ -323,7 +345,7 @@ class FitJob {
       timings_["transform_seconds"] = timings_.value("transform_seconds", 0.0) + secs;
       timings_["transform_rows"] = timings_.value("transform_rows", 0.0) + rows;
     });
-    return p;
+    return held;
   }
 
   nlohmann::json metrics_of(const std::vector<float>& y, const std::vector<float>& pred) const {
@@ -351,7 +373,8 @@ class FitJob {
     size_t predicted_rows = 0;
     try {
       for (size_t f = 0; f < splits_.size(); ++f) {
-        Prepared& p = prepared(recipe_of_[cand_index], f, cand.recipe);
+        std::shared_ptr<Prepared> held = prepared(recipe_of_[cand_index], f, cand.recipe);
+        Prepared& p = *held;
         auto learner = make_learner(cand.learner);
         FitData data{p.x_train.view(), &p.y_train, p.x_valid.view(), &p.y_valid, task_, num_classes()};
         FitContext ctx;
@@ -622,7 +645,9 @@ class FitJob {
   std::vector<CandidateDefinition> candidates_;
   std::vector<std::string> recipe_keys_;
   std::vector<size_t> recipe_of_;
-  std::vector<std::unique_ptr<Prepared>> prepared_;
+  std::vector<std::shared_ptr<Prepared>> prepared_;
+  std::mutex prepared_mutex_;
+  bool keep_one_recipe_ = false;
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<Progress> progress_;
   std::atomic<bool> cancel_{false};

@@ -38,7 +38,9 @@ struct JobConfig {
   // Hold-out only: after tuning, refit the best trial's candidate on every row (with the
   // boosting rounds / epochs that early stopping chose). Tuning leaves 10% of the time for it.
   bool refit = true;
-  bool use_gpu = true;  // add a trial slot per visible GPU
+  // Where trials run: "auto" (a slot per CPU core plus one per visible GPU), "cpu", or "gpu"
+  // (only the GPU slots; an error when no GPU is visible).
+  std::string device = "auto";
 };
 
 struct JobResult {

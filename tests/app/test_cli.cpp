@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "support/test_paths.h"
+#include "tabpilot/cuda/device.h"
 
 namespace fs = std::filesystem;
 
@@ -114,6 +115,18 @@ TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err), 1u);
   EXPECT_EQ(run_cli("--help").code, 0);
+}
+
+TEST(Cli, DeviceGpuWithoutAGpuIsBadInputAndLeavesNoJob) {
+  if (!tabpilot::cuda_devices().empty()) GTEST_SKIP() << "a GPU is visible";
+  auto runs = tabpilot::testing::scratch_dir("cli-gpu");
+  CliRun r = run_cli("fit " + tabpilot::testing::test_data("penguins/train.csv").string() +
+                     " --target species --device gpu --output " + runs.string() + " --name g");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("no GPU"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(runs / "g"));
+  EXPECT_EQ(run_cli("fit x.csv --target y --device tpu").code, 2);
 }
 
 TEST(Cli, FitPredictDescribeTrials) {
