@@ -27,6 +27,34 @@ for name, state, info in db.execute("select name, state, info from trials order 
     print(name, state, i.get("device"), fit.get("device"), fit.get("note", ""), i.get("seconds"))
 PY
 cp /tmp/runs/gpu-fit/job.json "$G/fit_job.json" 2>/dev/null
+# TF32 vs FP32 in the GPU MLP: the same trials (one GPU slot, same seed, hold-out, no refit)
+# with TABPILOT_MLP_TF32=0 and =1; validation scores side by side in tf32_effect.txt.
+for ds in california_housing:median_house_value bank_marketing:y; do
+  name=${ds%%:*} target=${ds##*:}
+  [[ -f .gpu/data/$name/train.csv ]] || continue
+  for tf in 0 1; do
+    TABPILOT_MLP_TF32=$tf timeout 45 .gpu/b/tabpilot fit ".gpu/data/$name/train.csv" \
+      --target "$target" --learners mlp --device gpu --max-candidates 6 --cv-folds 0 \
+      --no-refit --seed 0 --time-limit 30 --output /tmp/runs --name "$name-tf32-$tf" --quiet \
+      >>"$G/tf32_runs.log" 2>&1
+    .gpu/b/tabpilot trials "/tmp/runs/$name-tf32-$tf" --sort id --format json \
+      >"$G/$name-tf32-$tf.json" 2>>"$G/tf32_runs.log"
+  done
+done
+python3 - "$G" >"$G/tf32_effect.txt" 2>&1 <<'PY'
+import json, sys, os
+g = sys.argv[1]
+for name in ("california_housing", "bank_marketing"):
+    try:
+        a = json.load(open(os.path.join(g, name + "-tf32-0.json")))
+        b = json.load(open(os.path.join(g, name + "-tf32-1.json")))
+    except Exception as e:
+        print(name, "missing:", e); continue
+    print("==", name, "(objective", a[0]["objective_metric"] if a else "?", ")")
+    for x, y in zip(a, b):
+        print("%-22s fp32 %-12s tf32 %-12s fp32 %.2fs tf32 %.2fs" % (
+            x["trial"], x["objective"], y["objective"], x["seconds"] or 0, y["seconds"] or 0))
+PY
 TOTAL_BUDGET_S=${TOTAL_BUDGET_S:-400} BUILD_DIR=.gpu/b OUT="$G" bash bench/gpu_check.sh \
   >"$G/gpu_check.stdout" 2>&1
 tar czf "$OUT/gpu-out.tgz" -C /tmp gpu-out

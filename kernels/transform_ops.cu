@@ -1,6 +1,7 @@
-// CUDA twins of transform_ops_cpu.cpp. One thread per output element, grid-stride loops; the
-// arithmetic is written in the same order as the CPU twin so that results match bit for bit
-// (except sin/cos, which differ by an ulp or two between libm and CUDA).
+// CUDA twins of transform_ops_cpu.cpp. Grid-stride loops, one thread per output element or
+// per 16-byte output piece; impute_scale_columns is a tiled transpose. The arithmetic is written
+// in the same order as the CPU twin so that results match bit for bit (except sin/cos, which
+// differ by an ulp or two between libm and CUDA).
 #include <math_constants.h>  // for CUDART_NAN_F
 
 #include <algorithm>
@@ -39,17 +40,37 @@ __global__ void impute_scale_kernel(const float* __restrict__ in, size_t rows, f
   }
 }
 
-__global__ void one_hot_kernel(const int32_t* __restrict__ codes, size_t rows,
+// One thread per 4-float quad of an output row, so that consecutive threads write consecutive
+// 16-byte pieces of the output (coalesced, full 32-byte sectors) and no thread divides by
+// `width` per element. kVec: out is 16-byte aligned and stride % 4 == 0, so each full quad is one
+// 128-bit store; the last quad of a row (width % 4 != 0) and the !kVec path use scalar stores.
+// Index is uint32_t when rows * quads is small enough, as 64-bit division costs several times more.
+template <bool kVec, typename Index>
+__global__ void one_hot_kernel(const int32_t* __restrict__ codes, Index rows,
                                const int32_t* __restrict__ code_to_slot, int32_t num_codes,
                                int32_t missing_slot, float* __restrict__ out, size_t stride,
-                               int32_t width) {
-  const size_t total = rows * static_cast<size_t>(width);
-  for (size_t e = thread_index(); e < total; e += thread_count()) {
-    const size_t r = e / width;
-    const int32_t j = static_cast<int32_t>(e - r * width);
-    const int32_t code = codes[r];
-    const int32_t slot = code < 0 ? missing_slot : (code < num_codes ? code_to_slot[code] : -1);
-    out[r * stride + j] = slot == j ? 1.0f : 0.0f;
+                               int32_t width, Index quads_per_row) {
+  const Index total = rows * quads_per_row;
+  const Index step = static_cast<Index>(gridDim.x) * blockDim.x;
+  for (Index e = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
+       e += step) {
+    const Index r = e / quads_per_row;
+    const int32_t j0 = static_cast<int32_t>(e - r * quads_per_row) * 4;
+    const int32_t code = __ldg(codes + r);
+    const int32_t slot =
+        code < 0 ? missing_slot : (code < num_codes ? __ldg(code_to_slot + code) : -1);
+    float* dst = out + static_cast<size_t>(r) * stride + j0;
+    const float4 v = make_float4(slot == j0 ? 1.0f : 0.0f, slot == j0 + 1 ? 1.0f : 0.0f,
+                                 slot == j0 + 2 ? 1.0f : 0.0f, slot == j0 + 3 ? 1.0f : 0.0f);
+    if (kVec && j0 + 4 <= width) {
+      *reinterpret_cast<float4*>(dst) = v;
+    } else {
+      const int32_t n = min(4, width - j0);
+      dst[0] = v.x;
+      if (n > 1) dst[1] = v.y;
+      if (n > 2) dst[2] = v.z;
+      if (n > 3) dst[3] = v.w;
+    }
   }
 }
 
@@ -81,34 +102,110 @@ __global__ void cyclic_encode_kernel(const float* __restrict__ values, size_t ro
   }
 }
 
-// A 32x32 tile: reads 32 consecutive rows of one column per warp, writes 32 consecutive
-// columns of one row per warp. The +1 column keeps the transposed reads free of bank conflicts.
-constexpr int kTile = 32;
-constexpr int kTileRowsPerPass = 8;
+// impute_scale_columns: a transpose through shared memory in tiles of 128 rows x 32 columns, one
+// tile per block of 256 threads (grid-stride when there are more tiles than blocks); 6 blocks per
+// SM keep 96 KB of loads in flight per SM, which HBM3e needs to approach its peak.
+// Load: each column's 128 rows are read by 8 threads as four 128-bit loads each, all issued
+// before any is used, a warp reading four 128-byte segments per instruction. Store (kVecOut):
+// each output row's 32 floats are written by 8 threads as 128-bit stores, a warp writing four
+// 128-byte row pieces per instruction. Column tiles vary fastest over blockIdx so that the
+// blocks that share an output row (and its partly covered 32-byte sectors) run together and the
+// L2 merges their writes before eviction instead of reading the sector back from DRAM.
+// Shared memory is [row][col] with the 4-float quad of column c at quad (c/4) ^ ((row/4) % 8):
+// the transposed writes of the load phase then hit 32 distinct banks and the 128-bit reads of
+// the store phase stay aligned and conflict-free, without padding.
+constexpr int kTileRows = 128;
+constexpr int kTileCols = 32;
+constexpr int kTileThreads = 256;
+constexpr int kRowQuadsPerPass = kTileThreads / kTileCols;  // 8 quads = 32 rows per pass
+constexpr int kLoadPasses = kTileRows / (4 * kRowQuadsPerPass);
+static_assert(kTileCols == 32 && kTileRows % (4 * kRowQuadsPerPass) == 0, "tile shape");
 
-__global__ void impute_scale_columns_kernel(const float* const* __restrict__ columns,
-                                            size_t rows, int32_t num_columns,
-                                            const float* __restrict__ fill,
-                                            const float* __restrict__ center,
-                                            const float* __restrict__ inv_scale,
-                                            float* __restrict__ out, size_t stride) {
-  __shared__ float tile[kTile][kTile + 1];
-  const size_t row0 = static_cast<size_t>(blockIdx.x) * kTile;
-  const int col0 = static_cast<int>(blockIdx.y) * kTile;
-  const int tx = threadIdx.x, ty = threadIdx.y;
-  for (int j = ty; j < kTile; j += kTileRowsPerPass) {
-    const int c = col0 + j;
-    const size_t r = row0 + tx;
-    if (c < num_columns && r < rows) {
-      const float v = columns[c][r];
-      tile[j][tx] = __fmul_rn(__fsub_rn(isnan(v) ? fill[c] : v, center[c]), inv_scale[c]);
+__device__ __forceinline__ int swizzled(int row, int col) {
+  return row * kTileCols + 4 * ((col >> 2) ^ ((row >> 2) & 7)) + (col & 3);
+}
+
+// Same float operations in the same order as impute_scale_cpu; the _rn intrinsics keep nvcc from
+// contracting into an FMA.
+__device__ __forceinline__ float impute_scale_one(float v, float fill, float center, float inv) {
+  return __fmul_rn(__fsub_rn(isnan(v) ? fill : v, center), inv);
+}
+
+template <bool kVecOut>
+__global__ void __launch_bounds__(kTileThreads, 6)
+    impute_scale_columns_kernel(const float* const* __restrict__ columns, size_t rows,
+                                int32_t num_columns, uint32_t col_tiles, size_t num_tiles,
+                                const float* __restrict__ fill, const float* __restrict__ center,
+                                const float* __restrict__ inv_scale, float* __restrict__ out,
+                                size_t stride) {
+  __shared__ __align__(16) float tile[kTileRows * kTileCols];
+  const int t = static_cast<int>(threadIdx.x);
+  for (size_t tile_id = blockIdx.x; tile_id < num_tiles; tile_id += gridDim.x) {
+    const size_t row0 = (tile_id / col_tiles) * kTileRows;
+    const int col0 = static_cast<int>(tile_id % col_tiles) * kTileCols;
+    {  // load, transform, transpose into shared memory
+      const int j = t / kRowQuadsPerPass, q = t % kRowQuadsPerPass;
+      const int c = col0 + j;
+      if (c < num_columns) {
+        const float* col = columns[c];
+        const float f = __ldg(fill + c), ce = __ldg(center + c), s = __ldg(inv_scale + c);
+        // Column pointers are device data, so alignment is checked here, per column.
+        const bool vec_in = (reinterpret_cast<uintptr_t>(col) & 15) == 0;
+        float4 v[kLoadPasses];
+#pragma unroll
+        for (int h = 0; h < kLoadPasses; ++h) {  // all loads first: more bytes in flight
+          const size_t r = row0 + h * 4 * kRowQuadsPerPass + 4 * q;
+          if (vec_in && r + 4 <= rows) {
+            v[h] = __ldg(reinterpret_cast<const float4*>(col + r));
+          } else {
+            v[h].x = r < rows ? __ldg(col + r) : 0.0f;
+            v[h].y = r + 1 < rows ? __ldg(col + r + 1) : 0.0f;
+            v[h].z = r + 2 < rows ? __ldg(col + r + 2) : 0.0f;
+            v[h].w = r + 3 < rows ? __ldg(col + r + 3) : 0.0f;
+          }
+        }
+#pragma unroll
+        for (int h = 0; h < kLoadPasses; ++h) {
+          const int row = h * 4 * kRowQuadsPerPass + 4 * q;
+          tile[swizzled(row, j)] = impute_scale_one(v[h].x, f, ce, s);
+          tile[swizzled(row + 1, j)] = impute_scale_one(v[h].y, f, ce, s);
+          tile[swizzled(row + 2, j)] = impute_scale_one(v[h].z, f, ce, s);
+          tile[swizzled(row + 3, j)] = impute_scale_one(v[h].w, f, ce, s);
+        }
+      }
     }
-  }
-  __syncthreads();
-  for (int i = ty; i < kTile; i += kTileRowsPerPass) {
-    const size_t r = row0 + i;
-    const int c = col0 + tx;
-    if (c < num_columns && r < rows) out[r * stride + c] = tile[tx][i];
+    __syncthreads();
+    if constexpr (kVecOut) {  // 8 threads per output row, one 128-bit store each
+      constexpr int kRowsPerPass = kTileThreads / (kTileCols / 4);
+      const int p = t % (kTileCols / 4);
+      const int c = col0 + 4 * p;
+#pragma unroll
+      for (int i = 0; i < kTileRows / kRowsPerPass; ++i) {
+        const int row = t / (kTileCols / 4) + i * kRowsPerPass;
+        const size_t r = row0 + row;
+        if (r >= rows || c >= num_columns) continue;
+        const float4 v = *reinterpret_cast<const float4*>(&tile[swizzled(row, 4 * p)]);
+        float* dst = out + r * stride + c;
+        if (c + 4 <= num_columns) {
+          *reinterpret_cast<float4*>(dst) = v;
+        } else {
+          dst[0] = v.x;
+          if (c + 1 < num_columns) dst[1] = v.y;
+          if (c + 2 < num_columns) dst[2] = v.z;
+        }
+      }
+    } else {  // out or stride not 16-byte aligned: a warp writes one row's 32 floats
+      constexpr int kRowsPerPass = kTileThreads / kTileCols;
+      const int cl = t % kTileCols;
+      const int c = col0 + cl;
+#pragma unroll
+      for (int i = 0; i < kTileRows / kRowsPerPass; ++i) {
+        const int row = t / kTileCols + i * kRowsPerPass;
+        const size_t r = row0 + row;
+        if (r < rows && c < num_columns) out[r * stride + c] = tile[swizzled(row, cl)];
+      }
+    }
+    __syncthreads();  // the next tile overwrites shared memory
   }
 }
 
@@ -126,8 +223,24 @@ void one_hot_cuda(const int32_t* codes, size_t rows, const int32_t* code_to_slot
                   int32_t num_codes, int32_t missing_slot, float* out, size_t stride,
                   int32_t width, StreamHandle stream) {
   if (rows == 0 || width <= 0) return;
-  one_hot_kernel<<<grid_for(rows * width), kBlock, 0, stream>>>(
-      codes, rows, code_to_slot, num_codes, missing_slot, out, stride, width);
+  const size_t quads = (static_cast<size_t>(width) + 3) / 4;
+  const bool vec = (reinterpret_cast<uintptr_t>(out) & 15) == 0 && stride % 4 == 0;
+  const unsigned grid = grid_for(rows * quads);
+  if (rows * quads < (size_t{1} << 31)) {  // so that e + step cannot wrap in 32 bits
+    const auto r32 = static_cast<uint32_t>(rows), q32 = static_cast<uint32_t>(quads);
+    if (vec)
+      one_hot_kernel<true, uint32_t><<<grid, kBlock, 0, stream>>>(
+          codes, r32, code_to_slot, num_codes, missing_slot, out, stride, width, q32);
+    else
+      one_hot_kernel<false, uint32_t><<<grid, kBlock, 0, stream>>>(
+          codes, r32, code_to_slot, num_codes, missing_slot, out, stride, width, q32);
+  } else if (vec) {
+    one_hot_kernel<true, size_t><<<grid, kBlock, 0, stream>>>(
+        codes, rows, code_to_slot, num_codes, missing_slot, out, stride, width, quads);
+  } else {
+    one_hot_kernel<false, size_t><<<grid, kBlock, 0, stream>>>(
+        codes, rows, code_to_slot, num_codes, missing_slot, out, stride, width, quads);
+  }
   TABPILOT_CUDA_CHECK_LAUNCH();
 }
 
@@ -159,15 +272,17 @@ void impute_scale_columns_cuda(const float* const* columns, size_t rows, int32_t
                                const float* fill, const float* center, const float* inv_scale,
                                float* out, size_t stride, StreamHandle stream) {
   if (rows == 0 || num_columns <= 0) return;
-  const size_t row_tiles = (rows + kTile - 1) / kTile;
-  if (row_tiles > 0x7fffffffu)
-    throw InputError("impute_scale_columns_cuda: " + std::to_string(rows) +
-                     " rows is more than one launch covers; split the table into chunks");
-  const dim3 grid(static_cast<unsigned>(row_tiles),
-                  static_cast<unsigned>((num_columns + kTile - 1) / kTile));
-  const dim3 block(kTile, kTileRowsPerPass);
-  impute_scale_columns_kernel<<<grid, block, 0, stream>>>(columns, rows, num_columns, fill,
-                                                           center, inv_scale, out, stride);
+  const auto col_tiles = static_cast<uint32_t>((num_columns + kTileCols - 1) / kTileCols);
+  const size_t num_tiles = (rows + kTileRows - 1) / kTileRows * col_tiles;
+  // One tile per block up to 2^21 blocks (10M x 100 is 625k tiles); beyond, blocks loop.
+  const auto grid = static_cast<unsigned>(std::min<size_t>(num_tiles, size_t{1} << 21));
+  const bool vec_out = (reinterpret_cast<uintptr_t>(out) & 15) == 0 && stride % 4 == 0;
+  if (vec_out)
+    impute_scale_columns_kernel<true><<<grid, kTileThreads, 0, stream>>>(
+        columns, rows, num_columns, col_tiles, num_tiles, fill, center, inv_scale, out, stride);
+  else
+    impute_scale_columns_kernel<false><<<grid, kTileThreads, 0, stream>>>(
+        columns, rows, num_columns, col_tiles, num_tiles, fill, center, inv_scale, out, stride);
   TABPILOT_CUDA_CHECK_LAUNCH();
 }
 

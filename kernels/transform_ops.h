@@ -7,7 +7,7 @@
 
 namespace tabpilot {
 
-// out[r*stride] = (isnan(in[r]) ? fill : in[r]) * inv_scale - center * inv_scale, and, when
+// out[r*stride] = ((isnan(in[r]) ? fill : in[r]) - center) * inv_scale, and, when
 // missing_out is not null, missing_out[r*stride] = isnan(in[r]) ? 1 : 0.
 void impute_scale_cpu(const float* in, size_t rows, float fill, float center, float inv_scale,
                       float* out, size_t stride, float* missing_out);

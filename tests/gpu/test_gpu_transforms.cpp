@@ -2,7 +2,11 @@
 // bit-identical; sin/cos may differ by an ulp or two (tolerance 2e-6 absolute on [-1, 1]).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <random>
+#include <vector>
 
 #include "gpu/gpu_test_util.h"
 #include "tabpilot/kernels/transform_ops.h"
@@ -62,6 +66,80 @@ TEST(GpuTransforms, ImputeScaleColumnsEqualsOneCpuCallPerColumn) {
   expect_bitwise_equal(d_out.to_host(), cpu, "impute_scale_columns");
 }
 
+// Runs impute_scale_columns_cuda on `cols` columns laid out in one device buffer, column c at
+// c * (rows + 8) + col_offset[c] floats (an offset not divisible by 4 gives an unaligned column
+// pointer), writing at out + out_offset with `stride`; compares every output float, including
+// the untouched ones (sentinel -7), with one impute_scale_cpu call per column.
+void check_impute_scale_columns(size_t rows, int cols, size_t stride, size_t out_offset,
+                                const std::vector<size_t>& col_offset, uint32_t seed) {
+  Stream s(gpu0());
+  std::mt19937 rng(seed);
+  const size_t pitch = rows + 8;
+  std::vector<float> host(pitch * cols, 0.0f);
+  std::vector<float> fill(cols), center(cols), inv(cols);
+  std::vector<float> cpu(out_offset + rows * stride, -7.0f);
+  for (int c = 0; c < cols; ++c) {
+    auto col = random_floats(rows, rng, -50.0f, 50.0f, 0.1);
+    // Values whose scaled results are subnormal, signed zero and infinity: no flush to zero,
+    // no contraction into an FMA on either side.
+    if (rows > 3) {
+      col[0] = 1e-39f;
+      col[1] = -0.0f;
+      col[2] = INFINITY;
+    }
+    fill[c] = c * 0.5f;
+    center[c] = c % 3 == 0 ? 0.0f : c - 20.0f;
+    inv[c] = c % 5 == 0 ? 0.03125f : 1.0f / (3.0f + c);
+    std::copy(col.begin(), col.end(), host.begin() + c * pitch + col_offset[c]);
+    impute_scale_cpu(col.data(), rows, fill[c], center[c], inv[c], cpu.data() + out_offset + c,
+                     stride, nullptr);
+  }
+  auto d_cols = upload(host, s);
+  std::vector<const float*> ptrs(cols);
+  for (int c = 0; c < cols; ++c) ptrs[c] = d_cols.data() + c * pitch + col_offset[c];
+  auto d_ptrs = DeviceBuffer<const float*>::from_host(ptrs, gpu0(), s.handle());
+  auto d_fill = upload(fill, s), d_center = upload(center, s), d_inv = upload(inv, s);
+  auto d_out = upload(std::vector<float>(cpu.size(), -7.0f), s);
+  impute_scale_columns_cuda(d_ptrs.data(), rows, cols, d_fill.data(), d_center.data(),
+                            d_inv.data(), d_out.data() + out_offset, stride, s.handle());
+  const auto gpu = d_out.to_host();
+  expect_bitwise_equal(gpu, cpu, "impute_scale_columns");
+  // Hand-computed: column 0 has fill 0, center 0 and inv_scale 1/32, so row 3 is exactly x / 32
+  // (0 when x is missing).
+  if (rows > 3) {
+    const float x = host[col_offset[0] + 3];
+    EXPECT_EQ(gpu[out_offset + 3 * stride], std::isnan(x) ? 0.0f : x / 32.0f);
+  }
+}
+
+// 16-byte aligned columns, output and stride: the 128-bit load and store path. Rows are not a
+// multiple of 4 or of the 128-row tile; 45 columns leave a partial 32-column tile and a
+// partial quad (44..44); stride 48 > 45 leaves untouched columns that must stay -7.
+TEST(GpuTransforms, ImputeScaleColumnsVectorPathMatchesCpu) {
+  TABPILOT_REQUIRE_GPU();
+  check_impute_scale_columns(3 * 128 + 7, 45, 48, 0, std::vector<size_t>(45, 0), 11);
+  check_impute_scale_columns(128, 32, 32, 4, std::vector<size_t>(32, 0), 12);  // exact tiles
+  check_impute_scale_columns(3, 6, 8, 0, std::vector<size_t>(6, 0), 13);       // < one quad
+}
+
+// Unaligned column pointers (offsets 1..3 floats) take the scalar loads, column by column,
+// while aligned neighbours keep the 128-bit loads; the output path stays vectorized.
+TEST(GpuTransforms, ImputeScaleColumnsUnalignedColumnsMatchCpu) {
+  TABPILOT_REQUIRE_GPU();
+  std::vector<size_t> offsets(37);
+  for (size_t c = 0; c < offsets.size(); ++c) offsets[c] = c % 4;
+  check_impute_scale_columns(2 * 128 + 61, 37, 40, 0, offsets, 14);
+}
+
+// An unaligned output pointer or a stride that is not a multiple of 4 takes the scalar stores.
+TEST(GpuTransforms, ImputeScaleColumnsUnalignedOutputMatchesCpu) {
+  TABPILOT_REQUIRE_GPU();
+  check_impute_scale_columns(1000 + 7, 33, 40, 1, std::vector<size_t>(33, 0), 15);
+  std::vector<size_t> offsets(45);
+  for (size_t c = 0; c < offsets.size(); ++c) offsets[c] = (c * 3) % 4;
+  check_impute_scale_columns(517, 45, 47, 0, offsets, 16);
+}
+
 TEST(GpuTransforms, OneHotMatchesCpuIncludingMissingAndUnknownCodes) {
   TABPILOT_REQUIRE_GPU();
   Stream s(gpu0());
@@ -88,6 +166,45 @@ TEST(GpuTransforms, OneHotMatchesCpuIncludingMissingAndUnknownCodes) {
       EXPECT_EQ(gpu[r * stride + 1 + missing_slot], 1.0f);
       break;
     }
+}
+
+// 16-byte aligned output rows take the 128-bit store path: widths that are a multiple of 4, one
+// that leaves a partial last quad (6, 5), and width 1; stride > width leaves columns untouched.
+TEST(GpuTransforms, OneHotVectorPathMatchesCpu) {
+  TABPILOT_REQUIRE_GPU();
+  Stream s(gpu0());
+  std::mt19937 rng(7);
+  const std::vector<int32_t> code_to_slot = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, -1};
+  std::uniform_int_distribution<int32_t> code(-1, 17);
+  const size_t rows = 2053;
+  std::vector<int32_t> codes(rows);
+  for (auto& c : codes) c = code(rng);
+  auto d_codes = upload(codes, s), d_map = upload(code_to_slot, s);
+  struct Case {
+    int32_t width;
+    size_t stride, offset;
+  };
+  for (const Case k : {Case{16, 16, 0}, Case{6, 8, 0}, Case{5, 12, 4}, Case{1, 4, 0},
+                       Case{8, 9, 0} /* stride % 4 != 0: scalar */}) {
+    const int32_t missing_slot = k.width - 1;
+    std::vector<float> cpu(k.offset + rows * k.stride, 9.0f);
+    one_hot_cpu(codes.data(), rows, code_to_slot.data(), 16, missing_slot, cpu.data() + k.offset,
+                k.stride, k.width);
+    auto d_out = upload(std::vector<float>(cpu.size(), 9.0f), s);
+    one_hot_cuda(d_codes.data(), rows, d_map.data(), 16, missing_slot, d_out.data() + k.offset,
+                 k.stride, k.width, s.handle());
+    const auto gpu = d_out.to_host();
+    expect_bitwise_equal(gpu, cpu, "one_hot");
+    // Independent: each row sums to 1 exactly when its code has a slot inside the width.
+    for (size_t r = 0; r < rows; ++r) {
+      const int32_t c = codes[r];
+      const int32_t slot = c < 0 ? missing_slot : (c < 16 ? code_to_slot[c] : -1);
+      float sum = 0.0f;
+      for (int32_t j = 0; j < k.width; ++j) sum += gpu[k.offset + r * k.stride + j];
+      ASSERT_EQ(sum, slot >= 0 && slot < k.width ? 1.0f : 0.0f)
+          << "width " << k.width << " row " << r;
+    }
+  }
 }
 
 TEST(GpuTransforms, OrdinalMatchesCpu) {
