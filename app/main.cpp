@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
   fit->add_option("--validation-fraction", config.validation_fraction, "hold-out fraction")->capture_default_str();
   fit->add_option("--learners", config.learners, "restrict to these learners (linear, xgboost, mlp)")->delimiter(',');
   fit->add_flag("--quiet,-q", quiet, "no progress output");
+  fit->add_option("--gpu-mlp-batch", config.gpu_mlp_batch,
+                  "MLP trials trained together as one batch on a GPU slot")->capture_default_str();
   fit->add_option("--device", config.device,
                   "where trials run: auto (every core + every visible GPU), cpu, or gpu (GPU "
                   "slots only)")->capture_default_str();

@@ -23,6 +23,7 @@
 #include "tabpilot/data/split.h"
 #include "tabpilot/store/store.h"
 #include "tabpilot/trainer/metrics.h"
+#include "tabpilot/trainer/mlp_batch.h"
 #include "tabpilot/trainer/pipeline.h"
 #include "tabpilot/tuner/sampler.h"
 #include "tabpilot/tuner/scheduler.h"
@@ -296,27 +297,26 @@ class FitJob {
   }
 
   std::optional<TrialTicket> ask() {
+    std::lock_guard<std::mutex> lock(ask_mutex_);
     if (asked_ >= config_.max_candidates || job_stop_.should_stop()) return std::nullopt;
     const int index = asked_++;
     const uint64_t seed = mix_seed(config_.seed, static_cast<uint64_t>(index));
     size_t cand;
     Params params;
-    if (static_cast<size_t>(index) < candidates_.size()) {
+    if (next_default_ < candidates_.size()) {
       // Known-good defaults first, one per candidate: cheap and usually strong.
-      cand = static_cast<size_t>(index);
+      cand = next_default_++;
       params = default_params(candidates_[cand].space.params);
       for (const auto& [k, v] : candidates_[cand].space.fixed.items()) params[k] = v;
     } else {
       cand = static_cast<size_t>(mix_seed(seed, 1) % candidates_.size());
       params = sampler_->sample(candidates_[cand].space, {}, seed);
     }
-    char num[16];
-    std::snprintf(num, sizeof num, "%03d", index + 1);
-    std::string trial_name = candidates_[cand].name + "-" + num;
-    int64_t id = store_->create_trial(trial_name, candidates_[cand].name,
-                                      candidates_[cand].learner, params);
+    const std::string name = trial_name(candidates_[cand], index);
+    int64_t id = store_->create_trial(name, candidates_[cand].name, candidates_[cand].learner,
+                                      params);
     return TrialTicket{id, {{"candidate", cand}, {"params", params}, {"seed", seed},
-                            {"name", trial_name}}};
+                            {"name", name}}};
   }
 
   std::shared_ptr<Prepared> prepared(size_t recipe, size_t fold, const FeatureRecipe& r) {
@@ -357,85 +357,184 @@ class FitJob {
 
   int num_classes() const { return is_classification(task_) ? static_cast<int>(encoded_.labels.size()) : 1; }
 
-  void run_trial(const TrialTicket& t, const Slot& slot, const StopToken& stop) {
-    const int64_t id = t.trial_id;
-    const size_t cand_index = t.payload.at("candidate");
-    const CandidateDefinition& cand = candidates_[cand_index];
-    const Params params = t.payload.at("params");
-    const uint64_t seed = t.payload.at("seed");
-    store_->start_trial(id);
-    const auto t0 = Clock::now();
+  // One trial, or — an MLP trial on a slot that batches — the trial and up to K-1 companions
+  // that share its shapes, trained together (one strided-batched run on a GPU).
+  struct TrialRun {
+    int64_t id = 0;
+    std::string name;
+    Params params;
+    uint64_t seed = 0;
     std::vector<PipelineMember> members;
     std::map<std::string, double> valid_sum, train_sum;
     nlohmann::json fold_objectives = nlohmann::json::array();
     nlohmann::json fit_infos = nlohmann::json::array();
     double fit_seconds = 0, predict_seconds = 0;
     size_t predicted_rows = 0;
-    try {
-      for (size_t f = 0; f < splits_.size(); ++f) {
-        std::shared_ptr<Prepared> held = prepared(recipe_of_[cand_index], f, cand.recipe);
-        Prepared& p = *held;
-        auto learner = make_learner(cand.learner);
-        FitData data{p.x_train.view(), &p.y_train, p.x_valid.view(), &p.y_valid, task_, num_classes()};
-        FitContext ctx;
-        ctx.threads = slot.threads;
-        ctx.seed = mix_seed(seed, f);
-        ctx.device = slot.device;
-        ctx.stop = stop;
-        ctx.report = [&, f](int step, double value) {
-          if (f == 0 && (step % 10 == 0)) store_->report_intermediate(id, step, value);
-          return true;
-        };
-        auto f0 = Clock::now();
-        learner->fit(data, params, ctx);
-        auto f1 = Clock::now();
-        std::vector<float> pred;
-        learner->predict(p.x_valid.view(), pred);
-        predict_seconds += std::chrono::duration<double>(Clock::now() - f1).count();
-        predicted_rows += p.x_valid.rows();
-        fit_seconds += std::chrono::duration<double>(f1 - f0).count();
-        for (float v : pred)
-          if (!std::isfinite(v)) throw std::runtime_error("non-finite predictions on validation rows");
-        auto vm = metrics_of(p.y_valid, pred);
-        for (auto& [k, v] : vm.items()) valid_sum[k] += v.get<double>();
-        fold_objectives.push_back(vm[std::string(to_string(objective_))]);
-        // Train metrics on at most 20,000 rows: enough to show over-fitting, cheap.
-        size_t n_train = std::min<size_t>(p.x_train.rows(), 20000);
-        std::vector<float> tpred;
-        learner->predict(p.x_train.rows_view(0, n_train), tpred);
-        std::vector<float> ty(p.y_train.begin(), p.y_train.begin() + static_cast<std::ptrdiff_t>(n_train));
-        auto tm = metrics_of(ty, tpred);
-        for (auto& [k, v] : tm.items()) train_sum[k] += v.get<double>();
-        fit_infos.push_back(learner->fit_info());
-        members.push_back({p.transform, std::move(learner), cand.learner, params});
+    std::string error;
+  };
+
+  int batch_size_for(const CandidateDefinition& cand, const Slot& slot) const {
+    if (cand.learner != "mlp") return 1;
+    return std::max(1, slot.device.is_cuda() ? config_.gpu_mlp_batch : config_.cpu_mlp_batch);
+  }
+
+  // Companions for a batch: the next trials of the job, sampled from the same candidate with
+  // the leader's shapes (mlp_batch_keys), so that they can train as one batch.
+  void add_companions(std::vector<TrialRun>& runs, size_t cand_index, int count) {
+    const CandidateDefinition& cand = candidates_[cand_index];
+    for (int i = 0; i < count; ++i) {
+      std::lock_guard<std::mutex> lock(ask_mutex_);
+      if (asked_ >= config_.max_candidates || job_stop_.should_stop()) return;
+      const int index = asked_++;
+      TrialRun r;
+      r.seed = mix_seed(config_.seed, static_cast<uint64_t>(index));
+      r.params = sampler_->sample(cand.space, {}, r.seed);
+      for (const auto& key : mlp_batch_keys()) r.params[key] = runs.front().params[key];
+      r.name = trial_name(cand, index);
+      r.id = store_->create_trial(r.name, cand.name, cand.learner, r.params);
+      runs.push_back(std::move(r));
+    }
+  }
+
+  // Validation and train metrics of one fitted member; adds it to the run.
+  void evaluate(TrialRun& r, std::unique_ptr<Learner> learner, const Prepared& p,
+                const CandidateDefinition& cand, double fit_seconds) {
+    auto f1 = Clock::now();
+    std::vector<float> pred;
+    learner->predict(p.x_valid.view(), pred);
+    r.predict_seconds += std::chrono::duration<double>(Clock::now() - f1).count();
+    r.predicted_rows += p.x_valid.rows();
+    r.fit_seconds += fit_seconds;
+    for (float v : pred)
+      if (!std::isfinite(v)) throw std::runtime_error("non-finite predictions on validation rows");
+    auto vm = metrics_of(p.y_valid, pred);
+    for (auto& [k, v] : vm.items()) r.valid_sum[k] += v.get<double>();
+    r.fold_objectives.push_back(vm[std::string(to_string(objective_))]);
+    // Train metrics on at most 20,000 rows: enough to show over-fitting, cheap.
+    size_t n_train = std::min<size_t>(p.x_train.rows(), 20000);
+    std::vector<float> tpred;
+    learner->predict(p.x_train.rows_view(0, n_train), tpred);
+    std::vector<float> ty(p.y_train.begin(), p.y_train.begin() + static_cast<std::ptrdiff_t>(n_train));
+    auto tm = metrics_of(ty, tpred);
+    for (auto& [k, v] : tm.items()) r.train_sum[k] += v.get<double>();
+    r.fit_infos.push_back(learner->fit_info());
+    r.members.push_back({p.transform, std::move(learner), cand.learner, r.params});
+  }
+
+  void run_trial(const TrialTicket& t, const Slot& slot, const StopToken& stop) {
+    const size_t cand_index = t.payload.at("candidate");
+    const CandidateDefinition& cand = candidates_[cand_index];
+    std::vector<TrialRun> runs(1);
+    runs[0].id = t.trial_id;
+    runs[0].name = t.payload.at("name");
+    runs[0].params = t.payload.at("params");
+    runs[0].seed = t.payload.at("seed");
+    const int batch = batch_size_for(cand, slot);
+    if (batch > 1) add_companions(runs, cand_index, batch - 1);
+    for (auto& r : runs) store_->start_trial(r.id);
+    const auto t0 = Clock::now();
+    for (size_t f = 0; f < splits_.size(); ++f) {
+      std::shared_ptr<Prepared> held;
+      try {
+        held = prepared(recipe_of_[cand_index], f, cand.recipe);
+      } catch (const std::exception& e) {
+        for (auto& r : runs) r.error = e.what();
+        break;
       }
-    } catch (const std::exception& e) {
-      fail_trial(id, e.what());
-      return;
+      const Prepared& p = *held;
+      FitData data{p.x_train.view(), &p.y_train, p.x_valid.view(), &p.y_valid, task_, num_classes()};
+      FitContext ctx;
+      ctx.threads = slot.threads;
+      ctx.device = slot.device;
+      ctx.stop = stop;
+      std::vector<size_t> alive;
+      for (size_t i = 0; i < runs.size(); ++i)
+        if (runs[i].error.empty()) alive.push_back(i);
+      if (alive.empty()) break;
+      auto f0 = Clock::now();
+      if (runs.size() > 1) {
+        std::vector<Params> params;
+        std::vector<uint64_t> seeds;
+        for (size_t i : alive) params.push_back(runs[i].params), seeds.push_back(mix_seed(runs[i].seed, f));
+        std::vector<MlpBatchResult> results;
+        try {
+          results = fit_mlp_batch(data, params, seeds, ctx);
+        } catch (const std::exception& e) {
+          for (size_t i : alive) runs[i].error = e.what();
+          break;
+        }
+        // The batch trained together: each trial is charged its share of the time.
+        const double share = std::chrono::duration<double>(Clock::now() - f0).count() /
+                             static_cast<double>(alive.size());
+        for (size_t j = 0; j < alive.size(); ++j) {
+          TrialRun& r = runs[alive[j]];
+          if (!results[j].learner) {
+            r.error = results[j].error;
+            continue;
+          }
+          try {
+            evaluate(r, std::move(results[j].learner), p, cand, share);
+          } catch (const std::exception& e) {
+            r.error = e.what();
+          }
+        }
+      } else {
+        TrialRun& r = runs[0];
+        try {
+          auto learner = make_learner(cand.learner);
+          ctx.seed = mix_seed(r.seed, f);
+          const int64_t id = r.id;
+          ctx.report = [this, id, f](int step, double value) {
+            if (f == 0 && (step % 10 == 0)) store_->report_intermediate(id, step, value);
+            return true;
+          };
+          learner->fit(data, r.params, ctx);
+          evaluate(r, std::move(learner), p, cand,
+                   std::chrono::duration<double>(Clock::now() - f0).count());
+        } catch (const std::exception& e) {
+          r.error = e.what();
+        }
+      }
     }
     const bool job_limit = job_stop_.should_stop();
+    const double total = std::chrono::duration<double>(Clock::now() - t0).count();
+    for (auto& r : runs) finish_run(r, cand_index, slot, stop, job_limit, total / runs.size(), runs.size());
+  }
+
+  void finish_run(TrialRun& r, size_t cand_index, const Slot& slot, const StopToken& stop,
+                  bool job_limit, double seconds, size_t batch) {
+    if (!r.error.empty()) {
+      fail_trial(r.id, r.error);
+      return;
+    }
     if (stop.timed_out() && !job_limit) {
-      fail_trial(id, "exceeded the per-trial time limit");
+      fail_trial(r.id, "exceeded the per-trial time limit");
       return;
     }
     const double k = static_cast<double>(splits_.size());
     nlohmann::json metrics = {{"validation", nlohmann::json::object()}, {"train", nlohmann::json::object()}};
-    for (auto& [name, v] : valid_sum) metrics["validation"][name] = v / k;
-    for (auto& [name, v] : train_sum) metrics["train"][name] = v / k;
-    if (splits_.size() > 1) metrics["fold_objectives"] = fold_objectives;
+    for (auto& [name, v] : r.valid_sum) metrics["validation"][name] = v / k;
+    for (auto& [name, v] : r.train_sum) metrics["train"][name] = v / k;
+    if (splits_.size() > 1) metrics["fold_objectives"] = r.fold_objectives;
     double objective = metrics["validation"][std::string(to_string(objective_))];
-    double total = std::chrono::duration<double>(Clock::now() - t0).count();
-    nlohmann::json info = {{"fit", fit_infos},
-                           {"seconds", total},
-                           {"fit_seconds", fit_seconds},
+    nlohmann::json info = {{"fit", r.fit_infos},
+                           {"seconds", seconds},
+                           {"fit_seconds", r.fit_seconds},
                            {"slot", slot.index},
                            {"device", slot.device.str()},
                            {"inference_latency_s_per_row",
-                            predicted_rows ? predict_seconds / static_cast<double>(predicted_rows) : 0.0}};
+                            r.predicted_rows ? r.predict_seconds / static_cast<double>(r.predicted_rows) : 0.0}};
+    if (batch > 1) info["batch"] = batch;
     if (job_limit) info["stopped_by"] = "job time limit (the best state reached is kept)";
-    store_->finish_trial(id, TrialState::kComplete, metrics, objective, "", info);
-    offer_best(id, t.payload.at("name"), cand_index, params, mix_seed(seed, 0), fit_infos,
-               fit_seconds, objective, std::move(members));
+    store_->finish_trial(r.id, TrialState::kComplete, metrics, objective, "", info);
+    offer_best(r.id, r.name, cand_index, r.params, mix_seed(r.seed, 0), r.fit_infos,
+               r.fit_seconds, objective, std::move(r.members));
+  }
+
+  std::string trial_name(const CandidateDefinition& cand, int index) const {
+    char num[16];
+    std::snprintf(num, sizeof num, "%03d", index + 1);
+    return cand.name + "-" + num;
   }
 
   bool better(double a, int64_t a_id, double b, int64_t b_id) const {
@@ -661,7 +760,9 @@ class FitJob {
   uint64_t best_seed_ = 0;
   bool time_limit_reached_ = false;
   nlohmann::json timings_ = nlohmann::json::object();  // guarded by best_mutex_ once tuning starts
+  std::mutex ask_mutex_;  // asked_ and trial creation: the scheduler and batch companions
   int asked_ = 0;
+  size_t next_default_ = 0;  // candidates whose default trial has been asked for
   std::mutex best_mutex_;
   int finished_ = 0;
   std::unique_ptr<Pipeline> best_;

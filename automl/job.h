@@ -41,6 +41,10 @@ struct JobConfig {
   // Where trials run: "auto" (a slot per CPU core plus one per visible GPU), "cpu", or "gpu"
   // (only the GPU slots; an error when no GPU is visible).
   std::string device = "auto";
+  // MLP trials per batch: a GPU slot trains K trials that share their shapes as one
+  // strided-batched run; on a CPU slot a batch trains one trial after another.
+  int gpu_mlp_batch = 8;
+  int cpu_mlp_batch = 1;
 };
 
 struct JobResult {

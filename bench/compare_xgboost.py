@@ -64,6 +64,8 @@ def xgboost_default(train, test, target, task, threads):
     X = pd.get_dummies(pd.concat([train.drop(columns=[target]), test.drop(columns=[target])]),
                        dummy_na=False)
     X = X.astype(float)
+    # XGBoost refuses feature names with [, ] or < (california's "<1H OCEAN").
+    X.columns = ["f%d" % i for i in range(X.shape[1])]
     Xtr, Xte = X.iloc[: len(train)], X.iloc[len(train):]
     t0 = time.time()
     if task == "regression":
@@ -89,12 +91,19 @@ def main():
     ap.add_argument("--out", default=os.path.join(here, "out", "compare_xgboost.json"))
     ap.add_argument("--only", nargs="*", help="dataset names")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the datasets already in --out and run only the others")
     args = ap.parse_args()
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     runs = os.path.join(os.path.dirname(args.out), "runs")
     results = []
+    if args.resume and os.path.exists(args.out):
+        results = [r for r in json.load(open(args.out))["results"] if "error" not in r]
+    done = {r["dataset"] for r in results}
     for name in sorted(os.listdir(args.datasets)):
         if args.only and name not in args.only:
+            continue
+        if name in done:
             continue
         d = os.path.join(args.datasets, name)
         meta = json.load(open(os.path.join(d, "META.json")))
@@ -139,6 +148,8 @@ def main():
         row["tabpilot_at_least_as_good"] = bool(better)
         results.append(row)
         print(json.dumps(row), file=sys.stderr)
+        json.dump({"time_limit": args.time_limit, "threads": args.threads, "results": results},
+                  open(args.out, "w"), indent=2)
 
     json.dump({"time_limit": args.time_limit, "threads": args.threads, "results": results},
               open(args.out, "w"), indent=2)

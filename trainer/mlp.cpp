@@ -32,6 +32,7 @@
 #include "tabpilot/cuda/device.h"
 #include "tabpilot/kernels/mlp_train_cuda.h"
 #include "tabpilot/trainer/learner_factories.h"
+#include "tabpilot/trainer/mlp_batch.h"
 #include "tabpilot/trainer/mlp_model.h"
 
 namespace tabpilot {
@@ -162,6 +163,12 @@ class MlpLearner : public Learner {
 
   nlohmann::json fit_info() const override { return info_; }
 
+  // K compatible trials as one GPU batch (see trainer/mlp_batch.h).
+  static std::vector<MlpBatchResult> fit_batch_cuda(const FitData& data,
+                                                    const std::vector<Params>& params,
+                                                    const std::vector<uint64_t>& seeds,
+                                                    const FitContext& ctx);
+
  private:
   // The device twin of fit()'s loop, on the prepared (standardized) sets.
   void fit_cuda(const MlpTrialSpec& spec, const std::vector<float>& xs,
@@ -196,48 +203,75 @@ double MlpLearner::eval_loss(const std::vector<float>& xs, const std::vector<flo
   return model_.task == Task::kRegression ? mean * model_.y_scale * model_.y_scale : mean;
 }
 
-void MlpLearner::fit(const FitData& data, const Params& params, const FitContext& ctx) {
-  check_fit_data(data);
-  const Params p = resolve_params(mlp_param_table(), params);
-  const int num_hidden = p["num_layers"].get<int>();
-  const int width = p["width"].get<int>();
-  const float rate = static_cast<float>(p["dropout"].get<double>());
-  AdamConfig adam_w;
-  adam_w.learning_rate = static_cast<float>(p["learning_rate"].get<double>());
-  adam_w.weight_decay = static_cast<float>(p["weight_decay"].get<double>());
-  AdamConfig adam_b = adam_w;
-  adam_b.weight_decay = 0.0f;  // biases are not decayed
-  const int batch = std::stoi(p["batch_size"].get<std::string>());
-  const int max_epochs = p["max_epochs"].get<int>();
-  const int patience = p["patience"].get<int>();
-  openblas_set_num_threads(std::max(1, ctx.threads));
+// What fit() and fit_batch() share: resolved hyperparameters, the standardization fitted on
+// the training rows, the initial weights for `seed`, and the standardized sets.
+struct MlpSetup {
+  int num_hidden = 0, width = 0, batch = 0, max_epochs = 0, patience = 0;
+  float rate = 0;
+  AdamConfig adam_w, adam_b;
+  MlpModel model;
+  std::vector<float> xs, xv, yt, yv;
+};
 
-  MlpModel m;
+MlpSetup prepare_setup(const FitData& data, const Params& params, uint64_t seed) {
+  MlpSetup s;
+  const Params p = resolve_params(mlp_param_table(), params);
+  s.num_hidden = p["num_layers"].get<int>();
+  s.width = p["width"].get<int>();
+  s.rate = static_cast<float>(p["dropout"].get<double>());
+  s.adam_w.learning_rate = static_cast<float>(p["learning_rate"].get<double>());
+  s.adam_w.weight_decay = static_cast<float>(p["weight_decay"].get<double>());
+  s.adam_b = s.adam_w;
+  s.adam_b.weight_decay = 0.0f;  // biases are not decayed
+  s.batch = std::stoi(p["batch_size"].get<std::string>());
+  s.max_epochs = p["max_epochs"].get<int>();
+  s.patience = p["patience"].get<int>();
+
+  MlpModel& m = s.model;
   m.task = data.task;
   m.num_classes = is_classification(data.task) ? data.num_classes : 1;
   m.dim = static_cast<int>(data.x_train.cols);
   fit_standardization(data.x_train, m);
   const int k = is_classification(data.task) ? m.num_classes : 1;
-  init_layers(m, num_hidden, width, k, mlp_init_seed(ctx.seed));
+  init_layers(m, s.num_hidden, s.width, k, mlp_init_seed(seed));
 
   const size_t n = data.x_train.rows, nv = data.x_valid.rows;
-  std::vector<float> xs(n * m.dim), xv(nv * m.dim);
-  mlp::standardize_rows(m, data.x_train, 0, n, xs.data());
-  if (nv > 0) mlp::standardize_rows(m, data.x_valid, 0, nv, xv.data());
-  std::vector<float> yt = *data.y_train, yv = nv > 0 ? *data.y_valid : std::vector<float>();
+  s.xs.resize(n * m.dim);
+  s.xv.resize(nv * m.dim);
+  mlp::standardize_rows(m, data.x_train, 0, n, s.xs.data());
+  if (nv > 0) mlp::standardize_rows(m, data.x_valid, 0, nv, s.xv.data());
+  s.yt = *data.y_train;
+  if (nv > 0) s.yv = *data.y_valid;
   if (data.task == Task::kRegression) {
-    double s = 0.0, sq = 0.0;
-    for (float t : yt) s += t;
-    const double mean = s / double(n);
-    for (float t : yt) sq += (t - mean) * (t - mean);
+    double sum = 0.0, sq = 0.0;
+    for (float t : s.yt) sum += t;
+    const double mean = sum / double(n);
+    for (float t : s.yt) sq += (t - mean) * (t - mean);
     const double sd = std::sqrt(sq / double(n));
     m.y_mean = float(mean);
     m.y_scale = sd > 1e-12 * (1.0 + std::fabs(mean)) ? float(sd) : 1.0f;
-    for (float& t : yt) t = (t - m.y_mean) / m.y_scale;
-    for (float& t : yv) t = (t - m.y_mean) / m.y_scale;
+    for (float& t : s.yt) t = (t - m.y_mean) / m.y_scale;
+    for (float& t : s.yv) t = (t - m.y_mean) / m.y_scale;
   }
-  model_ = std::move(m);
+  return s;
+}
+
+void MlpLearner::fit(const FitData& data, const Params& params, const FitContext& ctx) {
+  check_fit_data(data);
+  openblas_set_num_threads(std::max(1, ctx.threads));
+  MlpSetup setup = prepare_setup(data, params, ctx.seed);
+  const int num_hidden = setup.num_hidden, width = setup.width, batch = setup.batch;
+  const int max_epochs = setup.max_epochs, patience = setup.patience;
+  const float rate = setup.rate;
+  const AdamConfig adam_w = setup.adam_w, adam_b = setup.adam_b;
+  const size_t n = data.x_train.rows, nv = data.x_valid.rows;
+  std::vector<float>& xs = setup.xs;
+  std::vector<float>& xv = setup.xv;
+  std::vector<float>& yt = setup.yt;
+  std::vector<float>& yv = setup.yv;
+  model_ = std::move(setup.model);
   fitted_ = true;
+  const int k = model_.outputs();
   std::string cuda_note;
   if (ctx.device.is_cuda()) {
     cuda_note = cuda_unavailable_reason(ctx.device);
@@ -391,7 +425,100 @@ void MlpLearner::fit_cuda(const MlpTrialSpec& spec, const std::vector<float>& xs
            {"best_loss", r.best_loss},       {"stopped", r.stopped}};
 }
 
+std::vector<MlpBatchResult> MlpLearner::fit_batch_cuda(const FitData& data,
+                                                       const std::vector<Params>& params,
+                                                       const std::vector<uint64_t>& seeds,
+                                                       const FitContext& ctx) {
+  // Standardization and targets depend on the data only; each trial differs in its initial
+  // weights (its seed) and optimiser settings.
+  std::vector<MlpSetup> setups;
+  std::vector<MlpTrialSpec> specs;
+  for (size_t i = 0; i < params.size(); ++i) {
+    setups.push_back(prepare_setup(data, params[i], seeds[i]));
+    const MlpSetup& s = setups.back();
+    specs.push_back({s.num_hidden, s.width, s.batch, s.adam_w.learning_rate,
+                     s.adam_w.weight_decay, s.rate, seeds[i]});
+  }
+  const MlpSetup& first = setups.front();
+  MlpTrainData d;
+  d.dim = first.model.dim;
+  d.outputs = first.model.outputs();
+  d.classification = is_classification(first.model.task);
+  d.x_train = first.xs.data(), d.y_train = first.yt.data(), d.n_train = first.yt.size();
+  d.x_valid = first.xv.data(), d.y_valid = first.yv.data(), d.n_valid = first.yv.size();
+  MlpTrainOptions o;
+  o.device = ctx.device.ordinal;
+  o.max_epochs = first.max_epochs;
+  o.patience = first.patience;
+  o.tf32 = tf32_requested();
+  o.loss_scale = first.model.task == Task::kRegression
+                     ? double(first.model.y_scale) * first.model.y_scale
+                     : 1.0;
+  o.should_stop = [&ctx] { return ctx.stop.should_stop(); };
+  std::vector<MlpTrialResult> results = train_mlp_batch_cuda(specs, d, o);
+  std::vector<MlpBatchResult> out(params.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    MlpTrialResult& r = results[i];
+    if (r.failed) {
+      out[i].error = "mlp: non-finite loss at epoch " + std::to_string(r.epochs);
+      continue;
+    }
+    auto learner = std::make_unique<MlpLearner>();
+    learner->model_ = std::move(setups[i].model);
+    for (size_t l = 0; l < learner->model_.layers.size(); ++l) {
+      learner->model_.layers[l].w = std::move(r.w[l]);
+      learner->model_.layers[l].b = std::move(r.b[l]);
+    }
+    learner->fitted_ = true;
+    learner->info_ = {{"device", ctx.device.str()}, {"tf32", o.tf32},
+                      {"epochs", r.epochs},         {"best_epoch", r.best_epoch},
+                      {"best_loss", r.best_loss},   {"stopped", r.stopped},
+                      {"batched_with", params.size()}};
+    out[i].learner = std::move(learner);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::vector<MlpBatchResult> fit_mlp_batch(const FitData& data, const std::vector<Params>& params,
+                                          const std::vector<uint64_t>& seeds,
+                                          const FitContext& ctx) {
+  if (params.size() != seeds.size())
+    throw std::invalid_argument("fit_mlp_batch: one seed per trial");
+  if (params.empty()) return {};
+  std::vector<Params> resolved;
+  for (const auto& p : params) resolved.push_back(resolve_params(mlp_param_table(), p));
+  for (size_t i = 1; i < resolved.size(); ++i)
+    for (const auto& key : mlp_batch_keys())
+      if (resolved[i][key] != resolved[0][key])
+        throw InputError("mlp batch: trial " + std::to_string(i) + " has " + key + " = " +
+                         resolved[i][key].dump() + " but trial 0 has " + resolved[0][key].dump() +
+                         "; a batch shares " + "num_layers, width, batch_size, max_epochs and "
+                         "patience");
+  check_fit_data(data);
+  const bool gpu = ctx.device.is_cuda() && cuda_unavailable_reason(ctx.device).empty();
+  if (gpu && params.size() > 1) return MlpLearner::fit_batch_cuda(data, resolved, seeds, ctx);
+  // One after another: the CPU (or a batch of one) trains each trial on its own.
+  std::vector<MlpBatchResult> out(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    FitContext c = ctx;
+    c.seed = seeds[i];
+    c.report = nullptr;
+    try {
+      auto learner = std::make_unique<MlpLearner>();
+      learner->fit(data, resolved[i], c);
+      out[i].learner = std::move(learner);
+    } catch (const std::exception& e) {
+      out[i].error = e.what();
+    }
+    if (ctx.stop.should_stop()) {
+      for (size_t j = i + 1; j < params.size(); ++j) out[j].error = "stopped before it started";
+      break;
+    }
+  }
+  return out;
+}
 
 std::unique_ptr<Learner> make_mlp_learner() { return std::make_unique<MlpLearner>(); }
 

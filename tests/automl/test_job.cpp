@@ -114,6 +114,24 @@ TEST(Job, SmallDataIsCrossValidatedByDefault) {
   EXPECT_EQ(read_json(fs::path(r.job_dir) / "model/model.json")["members"].size(), 5u);
 }
 
+TEST(Job, MlpTrialsTrainInBatchesThatShareTheirShapes) {
+  JobConfig c = small_job("penguins", "species", "batched");
+  c.learners = {"mlp"};
+  c.cpu_mlp_batch = 3;  // on a CPU slot a batch trains its trials one after another
+  c.max_candidates = 7;
+  c.threads = 1;
+  c.cv_folds = 0;
+  JobResult r = run_fit(c);
+  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  auto rows = list_trials(r.job_dir, "id");
+  ASSERT_EQ(rows.size(), 7u);  // companions count against --max-candidates
+  // Trials 1-3 form a batch: the leader's shapes, their own learning rates.
+  for (const char* key : {"num_layers", "width", "batch_size", "max_epochs", "patience"})
+    for (size_t i = 1; i < 3; ++i) EXPECT_EQ(rows[i]["params"][key], rows[0]["params"][key]) << key;
+  EXPECT_NE(rows[1]["params"]["learning_rate"], rows[2]["params"]["learning_rate"]);
+  for (const auto& row : rows) EXPECT_EQ(row["state"], "COMPLETE") << row.dump();
+}
+
 TEST(Job, SameSeedOneThreadGivesTheSameLeaderboardBitForBit) {
   auto run = [](const std::string& name) {
     JobConfig c = small_job("penguins", "species", name);

@@ -1,0 +1,33 @@
+// Several MLP trials on the same data as one batch: on a GPU one strided-batched training
+// (kernels/mlp_train_cuda.h), anywhere else one trial after another. The tuner hands a GPU
+// slot such a batch; the trials must share their shapes (mlp_batch_key).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tabpilot/trainer/learner.h"
+
+namespace tabpilot {
+
+struct MlpBatchResult {
+  std::unique_ptr<Learner> learner;  // null when this trial failed
+  std::string error;
+};
+
+// The hyperparameters a batch must share: num_layers, width, batch_size, max_epochs,
+// patience (the rest — learning rate, weight decay, dropout, seed — may differ per trial).
+inline const std::vector<std::string>& mlp_batch_keys() {
+  static const std::vector<std::string> keys = {"num_layers", "width", "batch_size",
+                                                "max_epochs", "patience"};
+  return keys;
+}
+
+// Trial i uses params[i] and seeds[i] (its FitContext seed). ctx.report is not called
+// (per-trial pruning inside a batch is the trainer's early stopping); ctx.stop stops all.
+// Throws InputError when the params do not share mlp_batch_keys().
+std::vector<MlpBatchResult> fit_mlp_batch(const FitData& data, const std::vector<Params>& params,
+                                          const std::vector<uint64_t>& seeds,
+                                          const FitContext& ctx);
+
+}  // namespace tabpilot
