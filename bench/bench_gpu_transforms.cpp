@@ -1,6 +1,8 @@
 // Bandwidth of the GPU transform kernels on a 10M x 100 table: impute_scale one column per call
 // (the CPU twin's shape), the tiled all-columns variant (aligned and unaligned output), and
-// one-hot. Timed with CUDA events
+// one-hot, and every tile configuration of the tiled variant (BM_ImputeScaleVariant/<id>, ids
+// and configs in kernels/transform_ops_variants.h) so that one GPU run can pick the best.
+// Timed with CUDA events
 // around the kernels only (UseManualTime); GB/s counts bytes read + written, beside the device's
 // theoretical peak and a device-to-device copy of the same bytes as the in-process peer.
 // Without a GPU every benchmark reports an error and the binary exits 0.
@@ -17,6 +19,7 @@
 #include "tabpilot/cuda/memory_pool.h"
 #include "tabpilot/cuda/stream.h"
 #include "tabpilot/kernels/transform_ops_cuda.h"
+#include "tabpilot/kernels/transform_ops_variants.h"
 
 namespace tabpilot {
 namespace {
@@ -130,6 +133,23 @@ void BM_ImputeScaleAllColumnsTiled(benchmark::State& state) {
   });
 }
 
+// One tile configuration of the tiled kernel, on the same table as BM_ImputeScaleAllColumnsTiled
+// (which runs kImputeScaleDefaultVariant).
+void BM_ImputeScaleVariant(benchmark::State& state, int variant) {
+  Fixture* f = fixture(state);
+  if (!f) return;
+  state.SetLabel(kImputeScaleTileConfigs[variant].name);
+  try {
+    run_timed(state, *f, 2.0 * sizeof(float) * kRows * kCols, [f, variant] {
+      impute_scale_columns_cuda_variant(variant, f->column_ptrs.data(), kRows, kCols,
+                                        f->fill.data(), f->center.data(), f->inv_scale.data(),
+                                        f->out.data(), kCols, f->stream->handle());
+    });
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
 // The fallback: an output pointer one float past 16-byte alignment forces scalar stores (99
 // columns into out + 1, stride 100, so the table stays inside the buffer). The gap to the tiled
 // benchmark above is the price callers pay for unaligned output.
@@ -185,6 +205,19 @@ BENCHMARK(BM_ImputeScaleAllColumnsTiledUnalignedOut)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(10);
 BENCHMARK(BM_OneHot)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(20);
+
+// Registered after the fixed benchmarks above (static initialization runs in file order).
+[[maybe_unused]] const bool kVariantsRegistered = [] {
+  for (int v = 0; v < kImputeScaleVariantCount; ++v) {
+    const std::string name = "BM_ImputeScaleVariant/" + std::to_string(v);
+    benchmark::RegisterBenchmark(name.c_str(),
+                                 [v](benchmark::State& state) { BM_ImputeScaleVariant(state, v); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(10);
+  }
+  return true;
+}();
 
 }  // namespace
 }  // namespace tabpilot

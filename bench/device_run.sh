@@ -24,7 +24,7 @@ db = sqlite3.connect("/tmp/runs/gpu-fit/store.sqlite")
 for name, state, info in db.execute("select name, state, info from trials order by id"):
     i = json.loads(info or "{}")
     fit = (i.get("fit") or [{}])[0]
-    print(name, state, i.get("device"), fit.get("device"), fit.get("note", ""), i.get("seconds"))
+    print(name, state, i.get("device"), fit.get("device"), "batch=%s" % i.get("batch", 1), fit.get("note", ""), i.get("seconds"))
 PY
 cp /tmp/runs/gpu-fit/job.json "$G/fit_job.json" 2>/dev/null
 # TF32 vs FP32 in the GPU MLP: the same trials (one GPU slot, same seed, hold-out, no refit)

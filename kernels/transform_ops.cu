@@ -5,13 +5,16 @@
 #include <math_constants.h>  // for CUDART_NAN_F
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "tabpilot/common/error.h"
 #include "tabpilot/cuda/cuda_check.h"
 #include "tabpilot/kernels/date_parts.h"
 #include "tabpilot/kernels/transform_ops_cuda.h"
+#include "tabpilot/kernels/transform_ops_variants.h"
 
 namespace tabpilot {
 namespace {
@@ -102,24 +105,24 @@ __global__ void cyclic_encode_kernel(const float* __restrict__ values, size_t ro
   }
 }
 
-// impute_scale_columns: a transpose through shared memory in tiles of 128 rows x 32 columns, one
-// tile per block of 256 threads (grid-stride when there are more tiles than blocks); 6 blocks per
-// SM keep 96 KB of loads in flight per SM, which HBM3e needs to approach its peak.
-// Load: each column's 128 rows are read by 8 threads as four 128-bit loads each, all issued
-// before any is used, a warp reading four 128-byte segments per instruction. Store (kVecOut):
-// each output row's 32 floats are written by 8 threads as 128-bit stores, a warp writing four
-// 128-byte row pieces per instruction. Column tiles vary fastest over blockIdx so that the
-// blocks that share an output row (and its partly covered 32-byte sectors) run together and the
-// L2 merges their writes before eviction instead of reading the sector back from DRAM.
+// impute_scale_columns: a transpose through shared memory in tiles of kRows rows x 32 columns,
+// 256 threads per block (kImputeScaleTileConfigs in transform_ops_variants.h lists the tried
+// configurations). kMinBlocks blocks per SM keep kRows * 128 B * kMinBlocks of loads in flight
+// per SM, which HBM3e needs to approach its peak.
+// Load: each column's kRows rows are read by 8 threads as kRows / 32 128-bit loads each, all
+// issued before any is used, a warp reading four 128-byte segments per instruction. Store
+// (kVecOut): each output row's 32 floats are written by 8 threads as 128-bit stores, a warp
+// writing four 128-byte row pieces per instruction. Column tiles vary fastest over the tile
+// index so that the tiles that share an output row (and its partly covered 32-byte sectors) run
+// together and the L2 merges their writes before eviction instead of reading the sector back
+// from DRAM. A block takes `chunk` consecutive tiles and issues the loads of the next tile
+// before storing the current one, so that reads and writes overlap within the block.
 // Shared memory is [row][col] with the 4-float quad of column c at quad (c/4) ^ ((row/4) % 8):
 // the transposed writes of the load phase then hit 32 distinct banks and the 128-bit reads of
 // the store phase stay aligned and conflict-free, without padding.
-constexpr int kTileRows = 128;
 constexpr int kTileCols = 32;
 constexpr int kTileThreads = 256;
 constexpr int kRowQuadsPerPass = kTileThreads / kTileCols;  // 8 quads = 32 rows per pass
-constexpr int kLoadPasses = kTileRows / (4 * kRowQuadsPerPass);
-static_assert(kTileCols == 32 && kTileRows % (4 * kRowQuadsPerPass) == 0, "tile shape");
 
 __device__ __forceinline__ int swizzled(int row, int col) {
   return row * kTileCols + 4 * ((col >> 2) ^ ((row >> 2) & 7)) + (col & 3);
@@ -131,82 +134,157 @@ __device__ __forceinline__ float impute_scale_one(float v, float fill, float cen
   return __fmul_rn(__fsub_rn(isnan(v) ? fill : v, center), inv);
 }
 
-template <bool kVecOut>
-__global__ void __launch_bounds__(kTileThreads, 6)
-    impute_scale_columns_kernel(const float* const* __restrict__ columns, size_t rows,
-                                int32_t num_columns, uint32_t col_tiles, size_t num_tiles,
-                                const float* __restrict__ fill, const float* __restrict__ center,
-                                const float* __restrict__ inv_scale, float* __restrict__ out,
-                                size_t stride) {
-  __shared__ __align__(16) float tile[kTileRows * kTileCols];
+// One thread's share of one tile column, loaded but not yet transformed: held in registers while
+// the previous tile is stored.
+template <int kRows>
+struct ColumnSlice {
+  static constexpr int kPasses = kRows / (4 * kRowQuadsPerPass);
+  float4 v[kPasses];
+  float fill, center, inv;
+  bool active;
+};
+
+struct TileArgs {
+  const float* const* columns;
+  size_t rows;
+  int32_t num_columns;
+  uint32_t col_tiles;
+  const float* fill;
+  const float* center;
+  const float* inv_scale;
+  float* out;
+  size_t stride;
+};
+
+template <int kRows>
+__device__ __forceinline__ void load_slice(const TileArgs& a, size_t tile_id,
+                                           ColumnSlice<kRows>& s) {
   const int t = static_cast<int>(threadIdx.x);
-  for (size_t tile_id = blockIdx.x; tile_id < num_tiles; tile_id += gridDim.x) {
-    const size_t row0 = (tile_id / col_tiles) * kTileRows;
-    const int col0 = static_cast<int>(tile_id % col_tiles) * kTileCols;
-    {  // load, transform, transpose into shared memory
-      const int j = t / kRowQuadsPerPass, q = t % kRowQuadsPerPass;
-      const int c = col0 + j;
-      if (c < num_columns) {
-        const float* col = columns[c];
-        const float f = __ldg(fill + c), ce = __ldg(center + c), s = __ldg(inv_scale + c);
-        // Column pointers are device data, so alignment is checked here, per column.
-        const bool vec_in = (reinterpret_cast<uintptr_t>(col) & 15) == 0;
-        float4 v[kLoadPasses];
+  const size_t row0 = (tile_id / a.col_tiles) * kRows;
+  const int c = static_cast<int>(tile_id % a.col_tiles) * kTileCols + t / kRowQuadsPerPass;
+  const int q = t % kRowQuadsPerPass;
+  s.active = c < a.num_columns;
+  if (!s.active) return;
+  const float* col = a.columns[c];
+  s.fill = __ldg(a.fill + c);
+  s.center = __ldg(a.center + c);
+  s.inv = __ldg(a.inv_scale + c);
+  // Column pointers are device data, so alignment is checked here, per column.
+  const bool vec_in = (reinterpret_cast<uintptr_t>(col) & 15) == 0;
 #pragma unroll
-        for (int h = 0; h < kLoadPasses; ++h) {  // all loads first: more bytes in flight
-          const size_t r = row0 + h * 4 * kRowQuadsPerPass + 4 * q;
-          if (vec_in && r + 4 <= rows) {
-            v[h] = __ldg(reinterpret_cast<const float4*>(col + r));
-          } else {
-            v[h].x = r < rows ? __ldg(col + r) : 0.0f;
-            v[h].y = r + 1 < rows ? __ldg(col + r + 1) : 0.0f;
-            v[h].z = r + 2 < rows ? __ldg(col + r + 2) : 0.0f;
-            v[h].w = r + 3 < rows ? __ldg(col + r + 3) : 0.0f;
-          }
-        }
-#pragma unroll
-        for (int h = 0; h < kLoadPasses; ++h) {
-          const int row = h * 4 * kRowQuadsPerPass + 4 * q;
-          tile[swizzled(row, j)] = impute_scale_one(v[h].x, f, ce, s);
-          tile[swizzled(row + 1, j)] = impute_scale_one(v[h].y, f, ce, s);
-          tile[swizzled(row + 2, j)] = impute_scale_one(v[h].z, f, ce, s);
-          tile[swizzled(row + 3, j)] = impute_scale_one(v[h].w, f, ce, s);
-        }
-      }
+  for (int h = 0; h < ColumnSlice<kRows>::kPasses; ++h) {  // all loads first: bytes in flight
+    const size_t r = row0 + h * 4 * kRowQuadsPerPass + 4 * q;
+    if (vec_in && r + 4 <= a.rows) {
+      s.v[h] = __ldg(reinterpret_cast<const float4*>(col + r));
+    } else {
+      s.v[h].x = r < a.rows ? __ldg(col + r) : 0.0f;
+      s.v[h].y = r + 1 < a.rows ? __ldg(col + r + 1) : 0.0f;
+      s.v[h].z = r + 2 < a.rows ? __ldg(col + r + 2) : 0.0f;
+      s.v[h].w = r + 3 < a.rows ? __ldg(col + r + 3) : 0.0f;
     }
-    __syncthreads();
-    if constexpr (kVecOut) {  // 8 threads per output row, one 128-bit store each
-      constexpr int kRowsPerPass = kTileThreads / (kTileCols / 4);
-      const int p = t % (kTileCols / 4);
-      const int c = col0 + 4 * p;
-#pragma unroll
-      for (int i = 0; i < kTileRows / kRowsPerPass; ++i) {
-        const int row = t / (kTileCols / 4) + i * kRowsPerPass;
-        const size_t r = row0 + row;
-        if (r >= rows || c >= num_columns) continue;
-        const float4 v = *reinterpret_cast<const float4*>(&tile[swizzled(row, 4 * p)]);
-        float* dst = out + r * stride + c;
-        if (c + 4 <= num_columns) {
-          *reinterpret_cast<float4*>(dst) = v;
-        } else {
-          dst[0] = v.x;
-          if (c + 1 < num_columns) dst[1] = v.y;
-          if (c + 2 < num_columns) dst[2] = v.z;
-        }
-      }
-    } else {  // out or stride not 16-byte aligned: a warp writes one row's 32 floats
-      constexpr int kRowsPerPass = kTileThreads / kTileCols;
-      const int cl = t % kTileCols;
-      const int c = col0 + cl;
-#pragma unroll
-      for (int i = 0; i < kTileRows / kRowsPerPass; ++i) {
-        const int row = t / kTileCols + i * kRowsPerPass;
-        const size_t r = row0 + row;
-        if (r < rows && c < num_columns) out[r * stride + c] = tile[swizzled(row, cl)];
-      }
-    }
-    __syncthreads();  // the next tile overwrites shared memory
   }
+}
+
+template <int kRows>
+__device__ __forceinline__ void transpose_slice(const ColumnSlice<kRows>& s, float* tile) {
+  if (!s.active) return;
+  const int t = static_cast<int>(threadIdx.x);
+  const int j = t / kRowQuadsPerPass, q = t % kRowQuadsPerPass;
+#pragma unroll
+  for (int h = 0; h < ColumnSlice<kRows>::kPasses; ++h) {
+    const int row = h * 4 * kRowQuadsPerPass + 4 * q;
+    tile[swizzled(row, j)] = impute_scale_one(s.v[h].x, s.fill, s.center, s.inv);
+    tile[swizzled(row + 1, j)] = impute_scale_one(s.v[h].y, s.fill, s.center, s.inv);
+    tile[swizzled(row + 2, j)] = impute_scale_one(s.v[h].z, s.fill, s.center, s.inv);
+    tile[swizzled(row + 3, j)] = impute_scale_one(s.v[h].w, s.fill, s.center, s.inv);
+  }
+}
+
+template <int kRows, bool kVecOut>
+__device__ __forceinline__ void store_tile(const TileArgs& a, size_t tile_id, const float* tile) {
+  const int t = static_cast<int>(threadIdx.x);
+  const size_t row0 = (tile_id / a.col_tiles) * kRows;
+  const int col0 = static_cast<int>(tile_id % a.col_tiles) * kTileCols;
+  if constexpr (kVecOut) {  // 8 threads per output row, one 128-bit store each
+    constexpr int kRowsPerPass = kTileThreads / (kTileCols / 4);
+    const int p = t % (kTileCols / 4);
+    const int c = col0 + 4 * p;
+#pragma unroll
+    for (int i = 0; i < kRows / kRowsPerPass; ++i) {
+      const int row = t / (kTileCols / 4) + i * kRowsPerPass;
+      const size_t r = row0 + row;
+      if (r >= a.rows || c >= a.num_columns) continue;
+      const float4 v = *reinterpret_cast<const float4*>(&tile[swizzled(row, 4 * p)]);
+      float* dst = a.out + r * a.stride + c;
+      if (c + 4 <= a.num_columns) {
+        *reinterpret_cast<float4*>(dst) = v;
+      } else {
+        dst[0] = v.x;
+        if (c + 1 < a.num_columns) dst[1] = v.y;
+        if (c + 2 < a.num_columns) dst[2] = v.z;
+      }
+    }
+  } else {  // out or stride not 16-byte aligned: a warp writes one row's 32 floats
+    constexpr int kRowsPerPass = kTileThreads / kTileCols;
+    const int cl = t % kTileCols;
+    const int c = col0 + cl;
+#pragma unroll
+    for (int i = 0; i < kRows / kRowsPerPass; ++i) {
+      const int row = t / kTileCols + i * kRowsPerPass;
+      const size_t r = row0 + row;
+      if (r < a.rows && c < a.num_columns) a.out[r * a.stride + c] = tile[swizzled(row, cl)];
+    }
+  }
+}
+
+template <int kRows, int kMinBlocks, bool kVecOut>
+__global__ void __launch_bounds__(kTileThreads, kMinBlocks)
+    impute_scale_columns_kernel(TileArgs a, size_t num_tiles, size_t chunk) {
+  static_assert(kRows % (4 * kRowQuadsPerPass) == 0, "tile rows must be a multiple of 32");
+  __shared__ __align__(16) float tile[kRows * kTileCols];
+  const size_t num_chunks = (num_tiles + chunk - 1) / chunk;
+  for (size_t k = blockIdx.x; k < num_chunks; k += gridDim.x) {
+    size_t tile_id = k * chunk;
+    const size_t end = min(tile_id + chunk, num_tiles);
+    ColumnSlice<kRows> s;
+    load_slice<kRows>(a, tile_id, s);
+    for (; tile_id < end; ++tile_id) {
+      transpose_slice<kRows>(s, tile);
+      __syncthreads();
+      if (tile_id + 1 < end) load_slice<kRows>(a, tile_id + 1, s);  // in flight while storing
+      store_tile<kRows, kVecOut>(a, tile_id, tile);
+      __syncthreads();  // the next tile overwrites shared memory
+    }
+  }
+}
+
+template <int kVariant>
+void launch_impute_scale_columns(const TileArgs& a, StreamHandle stream) {
+  constexpr ImputeScaleTileConfig kCfg = kImputeScaleTileConfigs[kVariant];
+  const size_t row_tiles = (a.rows + kCfg.tile_rows - 1) / kCfg.tile_rows;
+  const size_t num_tiles = row_tiles * a.col_tiles;
+  const size_t bands = kCfg.chunk == 0 ? 1 : static_cast<size_t>(-kCfg.chunk);
+  const size_t chunk = kCfg.chunk > 0 ? static_cast<size_t>(kCfg.chunk) : bands * a.col_tiles;
+  // One chunk per block up to 2^21 blocks (10M x 100 is 625k tiles at 128 rows); beyond, blocks
+  // loop.
+  const size_t num_chunks = (num_tiles + chunk - 1) / chunk;
+  const auto grid = static_cast<unsigned>(std::min<size_t>(num_chunks, size_t{1} << 21));
+  const bool vec_out = (reinterpret_cast<uintptr_t>(a.out) & 15) == 0 && a.stride % 4 == 0;
+  if (vec_out)
+    impute_scale_columns_kernel<kCfg.tile_rows, kCfg.min_blocks, true>
+        <<<grid, kTileThreads, 0, stream>>>(a, num_tiles, chunk);
+  else
+    impute_scale_columns_kernel<kCfg.tile_rows, kCfg.min_blocks, false>
+        <<<grid, kTileThreads, 0, stream>>>(a, num_tiles, chunk);
+  TABPILOT_CUDA_CHECK_LAUNCH();
+}
+
+using ImputeScaleLauncher = void (*)(const TileArgs&, StreamHandle);
+
+template <size_t... kIds>
+constexpr auto make_launchers(std::index_sequence<kIds...>) {
+  return std::array<ImputeScaleLauncher, sizeof...(kIds)>{
+      &launch_impute_scale_columns<static_cast<int>(kIds)>...};
 }
 
 }  // namespace
@@ -268,22 +346,27 @@ void cyclic_encode_cuda(const float* values, size_t rows, float period, float* o
   TABPILOT_CUDA_CHECK_LAUNCH();
 }
 
+void impute_scale_columns_cuda_variant(int variant, const float* const* columns, size_t rows,
+                                       int32_t num_columns, const float* fill,
+                                       const float* center, const float* inv_scale, float* out,
+                                       size_t stride, StreamHandle stream) {
+  static constexpr auto kLaunchers =
+      make_launchers(std::make_index_sequence<kImputeScaleVariantCount>{});
+  if (variant < 0 || variant >= kImputeScaleVariantCount)
+    throw InputError("impute_scale_columns_cuda_variant: variant " + std::to_string(variant) +
+                     " is not in [0, " + std::to_string(kImputeScaleVariantCount) +
+                     "); see kImputeScaleTileConfigs in kernels/transform_ops_variants.h");
+  if (rows == 0 || num_columns <= 0) return;
+  const auto col_tiles = static_cast<uint32_t>((num_columns + kTileCols - 1) / kTileCols);
+  const TileArgs a{columns, rows, num_columns, col_tiles, fill, center, inv_scale, out, stride};
+  kLaunchers[variant](a, stream);
+}
+
 void impute_scale_columns_cuda(const float* const* columns, size_t rows, int32_t num_columns,
                                const float* fill, const float* center, const float* inv_scale,
                                float* out, size_t stride, StreamHandle stream) {
-  if (rows == 0 || num_columns <= 0) return;
-  const auto col_tiles = static_cast<uint32_t>((num_columns + kTileCols - 1) / kTileCols);
-  const size_t num_tiles = (rows + kTileRows - 1) / kTileRows * col_tiles;
-  // One tile per block up to 2^21 blocks (10M x 100 is 625k tiles); beyond, blocks loop.
-  const auto grid = static_cast<unsigned>(std::min<size_t>(num_tiles, size_t{1} << 21));
-  const bool vec_out = (reinterpret_cast<uintptr_t>(out) & 15) == 0 && stride % 4 == 0;
-  if (vec_out)
-    impute_scale_columns_kernel<true><<<grid, kTileThreads, 0, stream>>>(
-        columns, rows, num_columns, col_tiles, num_tiles, fill, center, inv_scale, out, stride);
-  else
-    impute_scale_columns_kernel<false><<<grid, kTileThreads, 0, stream>>>(
-        columns, rows, num_columns, col_tiles, num_tiles, fill, center, inv_scale, out, stride);
-  TABPILOT_CUDA_CHECK_LAUNCH();
+  impute_scale_columns_cuda_variant(kImputeScaleDefaultVariant, columns, rows, num_columns, fill,
+                                    center, inv_scale, out, stride, stream);
 }
 
 }  // namespace tabpilot

@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "gpu/gpu_test_util.h"
+#include "tabpilot/common/error.h"
 #include "tabpilot/kernels/transform_ops.h"
 #include "tabpilot/kernels/transform_ops_cuda.h"
+#include "tabpilot/kernels/transform_ops_variants.h"
 
 namespace tabpilot {
 namespace {
@@ -69,9 +71,11 @@ TEST(GpuTransforms, ImputeScaleColumnsEqualsOneCpuCallPerColumn) {
 // Runs impute_scale_columns_cuda on `cols` columns laid out in one device buffer, column c at
 // c * (rows + 8) + col_offset[c] floats (an offset not divisible by 4 gives an unaligned column
 // pointer), writing at out + out_offset with `stride`; compares every output float, including
-// the untouched ones (sentinel -7), with one impute_scale_cpu call per column.
+// the untouched ones (sentinel -7), with one impute_scale_cpu call per column. variant < 0 runs
+// the public function, otherwise impute_scale_columns_cuda_variant(variant, ...).
 void check_impute_scale_columns(size_t rows, int cols, size_t stride, size_t out_offset,
-                                const std::vector<size_t>& col_offset, uint32_t seed) {
+                                const std::vector<size_t>& col_offset, uint32_t seed,
+                                int variant = -1) {
   Stream s(gpu0());
   std::mt19937 rng(seed);
   const size_t pitch = rows + 8;
@@ -100,8 +104,13 @@ void check_impute_scale_columns(size_t rows, int cols, size_t stride, size_t out
   auto d_ptrs = DeviceBuffer<const float*>::from_host(ptrs, gpu0(), s.handle());
   auto d_fill = upload(fill, s), d_center = upload(center, s), d_inv = upload(inv, s);
   auto d_out = upload(std::vector<float>(cpu.size(), -7.0f), s);
-  impute_scale_columns_cuda(d_ptrs.data(), rows, cols, d_fill.data(), d_center.data(),
-                            d_inv.data(), d_out.data() + out_offset, stride, s.handle());
+  if (variant < 0)
+    impute_scale_columns_cuda(d_ptrs.data(), rows, cols, d_fill.data(), d_center.data(),
+                              d_inv.data(), d_out.data() + out_offset, stride, s.handle());
+  else
+    impute_scale_columns_cuda_variant(variant, d_ptrs.data(), rows, cols, d_fill.data(),
+                                      d_center.data(), d_inv.data(), d_out.data() + out_offset,
+                                      stride, s.handle());
   const auto gpu = d_out.to_host();
   expect_bitwise_equal(gpu, cpu, "impute_scale_columns");
   // Hand-computed: column 0 has fill 0, center 0 and inv_scale 1/32, so row 3 is exactly x / 32
@@ -138,6 +147,34 @@ TEST(GpuTransforms, ImputeScaleColumnsUnalignedOutputMatchesCpu) {
   std::vector<size_t> offsets(45);
   for (size_t c = 0; c < offsets.size(); ++c) offsets[c] = (c * 3) % 4;
   check_impute_scale_columns(517, 45, 47, 0, offsets, 16);
+}
+
+// Every tile configuration (tile rows 64..256, pipelined chunks of tiles) on shapes that are
+// partial in every direction: 999 and 1825 rows are not multiples of 32, so every tile height
+// leaves a partial last tile, and 1825 rows (29 bands of 64) leave the four-band chunk partial;
+// 45 columns, stride 48 take the 128-bit stores; unaligned columns take scalar loads and
+// stride 47 at out + 1 scalar stores.
+TEST(GpuTransforms, ImputeScaleColumnsEveryVariantMatchesCpu) {
+  TABPILOT_REQUIRE_GPU();
+  std::vector<size_t> offsets(45);
+  for (size_t c = 0; c < offsets.size(); ++c) offsets[c] = (c * 3) % 4;
+  for (int v = 0; v < kImputeScaleVariantCount; ++v) {
+    SCOPED_TRACE(kImputeScaleTileConfigs[v].name);
+    check_impute_scale_columns(999, 45, 48, 0, std::vector<size_t>(45, 0), 20 + v, v);
+    check_impute_scale_columns(7 * 256 + 33, 45, 48, 4, offsets, 40 + v, v);
+    check_impute_scale_columns(517, 45, 47, 1, offsets, 60 + v, v);
+    check_impute_scale_columns(3, 6, 8, 0, std::vector<size_t>(6, 0), 80 + v, v);
+  }
+}
+
+TEST(GpuTransforms, ImputeScaleColumnsVariantOutOfRangeThrows) {
+  TABPILOT_REQUIRE_GPU();
+  EXPECT_THROW(impute_scale_columns_cuda_variant(kImputeScaleVariantCount, nullptr, 0, 0, nullptr,
+                                                 nullptr, nullptr, nullptr, 1, nullptr),
+               InputError);
+  EXPECT_THROW(impute_scale_columns_cuda_variant(-1, nullptr, 0, 0, nullptr, nullptr, nullptr,
+                                                 nullptr, 1, nullptr),
+               InputError);
 }
 
 TEST(GpuTransforms, OneHotMatchesCpuIncludingMissingAndUnknownCodes) {
