@@ -277,7 +277,7 @@ class FitJob {
     };
     hard_stop_ = StopToken(at(config_.time_limit_s - reserve), &cancel_);
     // A refit after tuning needs time of its own: tuning stops 10% earlier.
-    const bool refit = config_.refit && splits_.size() == 1;
+    const bool refit = config_.refit && splits_.size() == 1 && splits_[0].train.size() <= kLargeRows;
     job_stop_ = StopToken(at(config_.time_limit_s - reserve - (refit ? 0.1 * config_.time_limit_s : 0.0)),
                           &cancel_);
     (void)elapsed;
@@ -614,6 +614,11 @@ class FitJob {
       clamp_param("num_round", (best_fit_info_["best_iteration"].get<double>() + 1) * 1.1);
     if (cand.learner == "mlp" && best_fit_info_.contains("best_epoch"))
       clamp_param("max_epochs", std::max(1.0, best_fit_info_["best_epoch"].get<double>()));
+    {
+      // The tuning features are no longer needed: free them before building the full ones.
+      std::lock_guard<std::mutex> lock(prepared_mutex_);
+      for (auto& p : prepared_) p.reset();
+    }
     try {
       auto t0 = Clock::now();
       std::vector<size_t> all(table_.num_rows);
@@ -660,7 +665,15 @@ class FitJob {
                                          nlohmann::json(config_.time_limit_s).dump() + " s";
       return fail(reason);
     }
-    if (config_.refit && splits_.size() == 1) refit_best();
+    if (config_.refit && splits_.size() == 1) {
+      if (splits_[0].train.size() > kLargeRows) {
+        // On large data 80% of the rows already train well, and a second full-size feature
+        // matrix would double the job's peak memory.
+        refit_info_ = {{"done", false}, {"reason", "large data: the trial's model is kept"}};
+      } else {
+        refit_best();
+      }
+    }
     fs::path model_tmp = job_dir_ / "model.tmp";
     fs::remove_all(model_tmp);
     fs::create_directories(model_tmp);

@@ -68,17 +68,38 @@ void column_stats(MatrixView x, std::vector<double>& mean, std::vector<double>& 
   }
 }
 
-std::vector<double> standardize(MatrixView x, const std::vector<double>& mean,
-                                const std::vector<double>& sd) {
-  std::vector<double> xs(x.rows * x.cols);
-  for (size_t r = 0; r < x.rows; ++r) {
-    const float* row = x.row(r);
-    double* out = xs.data() + r * x.cols;
-    for (size_t c = 0; c < x.cols; ++c)
-      out[c] = std::isnan(row[c]) ? 0.0 : (row[c] - mean[c]) / sd[c];
+// The standardized rows of x, a block at a time, in double: (x - mean) / sd, missing -> 0.
+// Fitting never holds a standardized copy of the whole matrix (8 bytes per value would be
+// the largest allocation of a job on a million rows), only kBlockRows rows of it.
+constexpr size_t kBlockRows = 4096;
+
+class StandardizedBlocks {
+ public:
+  StandardizedBlocks(MatrixView x, const std::vector<double>& mean, const std::vector<double>& sd)
+      : x_(x), mean_(mean), sd_(sd), buf_(std::min(kBlockRows, x.rows) * x.cols) {}
+  size_t rows() const { return x_.rows; }
+  // Calls fn(block, first_row, block_rows) over the whole matrix.
+  template <typename Fn>
+  void for_each(Fn&& fn) {
+    const size_t d = x_.cols;
+    for (size_t begin = 0; begin < x_.rows; begin += kBlockRows) {
+      const size_t n = std::min(kBlockRows, x_.rows - begin);
+      for (size_t r = 0; r < n; ++r) {
+        const float* row = x_.row(begin + r);
+        double* out = buf_.data() + r * d;
+        for (size_t c = 0; c < d; ++c)
+          out[c] = std::isnan(row[c]) ? 0.0 : (row[c] - mean_[c]) / sd_[c];
+      }
+      fn(static_cast<const double*>(buf_.data()), begin, n);
+    }
   }
-  return xs;
-}
+
+ private:
+  MatrixView x_;
+  const std::vector<double>& mean_;
+  const std::vector<double>& sd_;
+  std::vector<double> buf_;
+};
 
 void check_fit_data(const FitData& d) {
   if (d.x_train.rows == 0) throw InputError("linear: the training set has no rows");
@@ -115,47 +136,57 @@ void check_fit_data(const FitData& d) {
 // Smooth convex objective over theta = [V (outputs x d) row-major, b (outputs)].
 class LogisticObjective {
  public:
-  LogisticObjective(const std::vector<double>& xs, const std::vector<float>& y,
+  LogisticObjective(StandardizedBlocks& xs, const std::vector<float>& y,
                     const std::vector<double>& row_weight, size_t n, int d, int outputs, double l2)
-      : xs_(xs), y_(y), c_(row_weight), n_(n), d_(d), k_(outputs), l2_(l2), z_(n * outputs) {}
+      : xs_(xs),
+        y_(y),
+        c_(row_weight),
+        n_(n),
+        d_(d),
+        k_(outputs),
+        l2_(l2),
+        z_(std::min(kBlockRows, n) * outputs) {}
 
   size_t size() const { return static_cast<size_t>(k_) * (d_ + 1); }
 
   double operator()(const std::vector<double>& theta, std::vector<double>& grad) {
     const double* v = theta.data();
     const double* b = v + static_cast<size_t>(k_) * d_;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n_), k_, d_, 1.0,
-                xs_.data(), d_, v, d_, 0.0, z_.data(), k_);
     double loss = 0.0;
     grad.assign(size(), 0.0);
     double* gb = grad.data() + static_cast<size_t>(k_) * d_;
-    for (size_t i = 0; i < n_; ++i) {
-      double* z = z_.data() + i * k_;  // becomes the weighted residual c_i (p - y)
-      const int label = static_cast<int>(y_[i]);
-      const double ci = c_[i];
-      if (k_ == 1) {
-        const double t = z[0] + b[0];
-        // log(1 + e^t) - y t, without overflow for large |t|.
-        const double softplus = t > 0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t));
-        loss += ci * (softplus - label * t);
-        const double p = t >= 0 ? 1.0 / (1.0 + std::exp(-t)) : std::exp(t) / (1.0 + std::exp(t));
-        z[0] = ci * (p - label);
-      } else {
-        double zmax = -INFINITY;
-        for (int c = 0; c < k_; ++c) {
-          z[c] += b[c];
-          zmax = std::max(zmax, z[c]);
+    xs_.for_each([&](const double* block, size_t first, size_t rows) {
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), k_, d_, 1.0,
+                  block, d_, v, d_, 0.0, z_.data(), k_);
+      for (size_t i = 0; i < rows; ++i) {
+        double* z = z_.data() + i * k_;  // becomes the weighted residual c_i (p - y)
+        const int label = static_cast<int>(y_[first + i]);
+        const double ci = c_[first + i];
+        if (k_ == 1) {
+          const double t = z[0] + b[0];
+          // log(1 + e^t) - y t, without overflow for large |t|.
+          const double softplus = t > 0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t));
+          loss += ci * (softplus - label * t);
+          const double p = t >= 0 ? 1.0 / (1.0 + std::exp(-t)) : std::exp(t) / (1.0 + std::exp(t));
+          z[0] = ci * (p - label);
+        } else {
+          double zmax = -INFINITY;
+          for (int c = 0; c < k_; ++c) {
+            z[c] += b[c];
+            zmax = std::max(zmax, z[c]);
+          }
+          double sum = 0.0;
+          for (int c = 0; c < k_; ++c) sum += std::exp(z[c] - zmax);
+          const double lse = zmax + std::log(sum);
+          loss += ci * (lse - z[label]);
+          for (int c = 0; c < k_; ++c) z[c] = ci * (std::exp(z[c] - lse) - (c == label ? 1 : 0));
         }
-        double sum = 0.0;
-        for (int c = 0; c < k_; ++c) sum += std::exp(z[c] - zmax);
-        const double lse = zmax + std::log(sum);
-        loss += ci * (lse - z[label]);
-        for (int c = 0; c < k_; ++c) z[c] = ci * (std::exp(z[c] - lse) - (c == label ? 1 : 0));
+        for (int c = 0; c < k_; ++c) gb[c] += z[c];
       }
-      for (int c = 0; c < k_; ++c) gb[c] += z[c];
-    }
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k_, d_, static_cast<int>(n_), 1.0,
-                z_.data(), k_, xs_.data(), d_, 0.0, grad.data(), d_);
+      // grad[k, d] += residuals^T block, accumulated over the blocks.
+      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k_, d_, static_cast<int>(rows), 1.0,
+                  z_.data(), k_, block, d_, 1.0, grad.data(), d_);
+    });
     double penalty = 0.0;
     const size_t nv = static_cast<size_t>(k_) * d_;
     for (size_t j = 0; j < nv; ++j) {
@@ -168,7 +199,7 @@ class LogisticObjective {
   }
 
  private:
-  const std::vector<double>& xs_;
+  StandardizedBlocks& xs_;
   const std::vector<float>& y_;
   const std::vector<double>& c_;
   size_t n_;
@@ -206,7 +237,7 @@ class LinearLearner : public Learner {
     m.outputs = data.task == Task::kMulticlass ? m.num_classes : 1;
     std::vector<double> sd;
     column_stats(data.x_train, m.mean, sd);
-    const std::vector<double> xs = standardize(data.x_train, m.mean, sd);
+    StandardizedBlocks xs(data.x_train, m.mean, sd);
     const size_t n = data.x_train.rows;
     const int d = m.dim;
     const std::vector<float>& y = *data.y_train;
@@ -220,11 +251,13 @@ class LinearLearner : public Learner {
       ymean /= static_cast<double>(n);
       std::vector<double> yc(n);
       for (size_t i = 0; i < n; ++i) yc[i] = y[i] - ymean;
-      std::vector<double> a(static_cast<size_t>(d) * d);
-      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, static_cast<int>(n), 1.0,
-                  xs.data(), d, xs.data(), d, 0.0, a.data(), d);
-      cblas_dgemv(CblasRowMajor, CblasTrans, static_cast<int>(n), d, 1.0, xs.data(), d, yc.data(),
-                  1, 0.0, v.data(), 1);
+      std::vector<double> a(static_cast<size_t>(d) * d, 0.0);
+      xs.for_each([&](const double* block, size_t first, size_t rows) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, static_cast<int>(rows), 1.0,
+                    block, d, block, d, 1.0, a.data(), d);
+        cblas_dgemv(CblasRowMajor, CblasTrans, static_cast<int>(rows), d, 1.0, block, d,
+                    yc.data() + first, 1, 1.0, v.data(), 1);
+      });
       for (int j = 0; j < d; ++j) a[static_cast<size_t>(j) * d + j] += l2;
       if (!cholesky_factor_cpu(a.data(), d))
         throw std::runtime_error("linear: ridge normal equations are not positive definite");

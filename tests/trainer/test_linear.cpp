@@ -91,12 +91,17 @@ TEST(LinearLearner, RidgeMatchesHandWorkedClosedForm) {
   EXPECT_NEAR(p[1] - p[0], w, 1e-6);
 }
 
-TEST(LinearLearner, RidgeRecoversExactLinearData) {
+// rows = 300 fits in one standardized block; 9000 spans three (4096 rows each).
+class RidgeExact : public ::testing::TestWithParam<size_t> {};
+INSTANTIATE_TEST_SUITE_P(LinearLearner, RidgeExact, ::testing::Values(300, 9000));
+
+TEST_P(RidgeExact, RidgeRecoversExactLinearData) {
+  const size_t n = GetParam();
   const std::vector<double> w = {1.5, -2.0, 0.25, 0.0};
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(-5.0f, 5.0f);
-  Dataset d{Matrix(300, 4), std::vector<float>(300)};
-  for (size_t i = 0; i < 300; ++i) {
+  Dataset d{Matrix(n, 4), std::vector<float>(n)};
+  for (size_t i = 0; i < n; ++i) {
     double y = 7.0;
     for (size_t j = 0; j < 4; ++j) y += w[j] * (d.x.at(i, j) = u(rng) * float(j + 1));
     d.y[i] = float(y);
@@ -104,7 +109,7 @@ TEST(LinearLearner, RidgeRecoversExactLinearData) {
   auto l = make_learner("linear");
   l->fit(fit_data(d, Task::kRegression, 1), {{"l2", 1e-6}}, {});
   auto p = predict(*l, d.x);
-  for (size_t i = 0; i < 300; ++i) EXPECT_NEAR(p[i], d.y[i], 2e-4);
+  for (size_t i = 0; i < n; ++i) EXPECT_NEAR(p[i], d.y[i], 2e-4);
   Matrix probe(5, 4, 0.0f);
   for (size_t j = 0; j < 4; ++j) probe.at(j + 1, j) = 1.0f;
   auto q = predict(*l, probe);
@@ -113,8 +118,9 @@ TEST(LinearLearner, RidgeRecoversExactLinearData) {
 }
 
 TEST(LinearLearner, BinaryLogisticGradientVanishesAtOptimum) {
-  const double l2 = 3.0;
-  Dataset d = logistic_data(600, {{0.8, -0.5, 0.3}}, 11);
+  const double l2 = 30.0;  // per-row weight of the penalty falls as 1/rows
+  const size_t n = 6000;   // two standardized blocks of 4096 rows
+  Dataset d = logistic_data(n, {{0.8, -0.5, 0.3}}, 11);
   auto l = make_learner("linear");
   l->fit(fit_data(d, Task::kBinary, 2), {{"l2", l2}}, {});
   EXPECT_TRUE(l->fit_info()["converged"].get<bool>());
@@ -124,15 +130,15 @@ TEST(LinearLearner, BinaryLogisticGradientVanishesAtOptimum) {
   // sum_i (p_i - y_i) = 0 and sum_i (p_i - y_i) x_ij + l2 w_j var_j = 0.
   double g0 = 0;
   std::vector<double> g(3, 0.0);
-  for (size_t i = 0; i < 600; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     const double r = p[2 * i + 1] - d.y[i];
     g0 += r;
     for (size_t j = 0; j < 3; ++j) g[j] += r * d.x.at(i, j);
   }
-  EXPECT_NEAR(g0 / 600, 0.0, 1e-5);
+  EXPECT_NEAR(g0 / double(n), 0.0, 1e-5);
   for (size_t j = 0; j < 3; ++j) {
-    EXPECT_NEAR((g[j] + l2 * w[j] * population_var(d.x, j)) / 600, 0.0, 1e-4) << j;
-    EXPECT_GT(std::fabs(l2 * w[j] * population_var(d.x, j)) / 600, 1e-3);  // penalty matters
+    EXPECT_NEAR((g[j] + l2 * w[j] * population_var(d.x, j)) / double(n), 0.0, 1e-4) << j;
+    EXPECT_GT(std::fabs(l2 * w[j] * population_var(d.x, j)) / double(n), 1e-3);  // penalty matters
   }
 }
 
