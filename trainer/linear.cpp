@@ -209,8 +209,9 @@ class LogisticObjective {
 };
 
 void put_u32(std::vector<uint8_t>& out, uint32_t v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  out.insert(out.end(), p, p + 4);
+  const size_t at = out.size();
+  out.resize(at + sizeof v);
+  std::memcpy(out.data() + at, &v, sizeof v);
 }
 
 void put_doubles(std::vector<uint8_t>& out, const std::vector<double>& v) {
