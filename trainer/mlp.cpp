@@ -177,22 +177,25 @@ class MlpLearner : public Learner {
                 const FitContext& ctx);
 
   // Mean loss over a standardized set: cross-entropy, or MSE in target units.
-  double eval_loss(const std::vector<float>& xs, const std::vector<float>& y) const;
+  // Standardizes `x` a chunk at a time, so no standardized copy of the set is held.
+  double eval_loss(MatrixView x, const std::vector<float>& y) const;
 
   MlpModel model_;
   bool fitted_ = false;
   nlohmann::json info_ = nlohmann::json::object();
 };
 
-double MlpLearner::eval_loss(const std::vector<float>& xs, const std::vector<float>& y) const {
+double MlpLearner::eval_loss(MatrixView x, const std::vector<float>& y) const {
   const size_t rows = y.size();
   const int k = model_.outputs();
   const size_t chunk = std::min<size_t>(kEvalChunk, rows);
   std::vector<float> a(chunk * model_.widest()), b(chunk * model_.widest()), raw(chunk * k);
+  std::vector<float> xs(chunk * model_.dim);
   double total = 0.0;
   for (size_t begin = 0; begin < rows; begin += chunk) {
     const int n = static_cast<int>(std::min(chunk, rows - begin));
-    mlp::forward_eval(model_, xs.data() + begin * model_.dim, n, a.data(), b.data(), raw.data());
+    mlp::standardize_rows(model_, x, begin, n, xs.data());
+    mlp::forward_eval(model_, xs.data(), n, a.data(), b.data(), raw.data());
     if (model_.task == Task::kRegression)
       total += mse_cpu(raw.data(), y.data() + begin, nullptr, nullptr, n, 0.0f);
     else
@@ -213,7 +216,11 @@ struct MlpSetup {
   std::vector<float> xs, xv, yt, yv;
 };
 
-MlpSetup prepare_setup(const FitData& data, const Params& params, uint64_t seed) {
+// `materialize`: also build the standardized sets (the GPU uploads them); the CPU loop
+// standardizes each mini-batch as it gathers it instead, so a large training set is not held
+// twice.
+MlpSetup prepare_setup(const FitData& data, const Params& params, uint64_t seed,
+                       bool materialize) {
   MlpSetup s;
   const Params p = resolve_params(mlp_param_table(), params);
   s.num_hidden = p["num_layers"].get<int>();
@@ -236,10 +243,12 @@ MlpSetup prepare_setup(const FitData& data, const Params& params, uint64_t seed)
   init_layers(m, s.num_hidden, s.width, k, mlp_init_seed(seed));
 
   const size_t n = data.x_train.rows, nv = data.x_valid.rows;
-  s.xs.resize(n * m.dim);
-  s.xv.resize(nv * m.dim);
-  mlp::standardize_rows(m, data.x_train, 0, n, s.xs.data());
-  if (nv > 0) mlp::standardize_rows(m, data.x_valid, 0, nv, s.xv.data());
+  if (materialize) {
+    s.xs.resize(n * m.dim);
+    s.xv.resize(nv * m.dim);
+    mlp::standardize_rows(m, data.x_train, 0, n, s.xs.data());
+    if (nv > 0) mlp::standardize_rows(m, data.x_valid, 0, nv, s.xv.data());
+  }
   s.yt = *data.y_train;
   if (nv > 0) s.yv = *data.y_valid;
   if (data.task == Task::kRegression) {
@@ -259,7 +268,8 @@ MlpSetup prepare_setup(const FitData& data, const Params& params, uint64_t seed)
 void MlpLearner::fit(const FitData& data, const Params& params, const FitContext& ctx) {
   check_fit_data(data);
   openblas_set_num_threads(std::max(1, ctx.threads));
-  MlpSetup setup = prepare_setup(data, params, ctx.seed);
+  const bool on_gpu = ctx.device.is_cuda() && cuda_unavailable_reason(ctx.device).empty();
+  MlpSetup setup = prepare_setup(data, params, ctx.seed, on_gpu);
   const int num_hidden = setup.num_hidden, width = setup.width, batch = setup.batch;
   const int max_epochs = setup.max_epochs, patience = setup.patience;
   const float rate = setup.rate;
@@ -316,7 +326,7 @@ void MlpLearner::fit(const FitData& data, const Params& params, const FitContext
       const int bs = static_cast<int>(std::min<size_t>(bmax, n - begin));
       for (int r = 0; r < bs; ++r) {
         const uint32_t src = order[begin + r];
-        std::copy_n(xs.data() + size_t(src) * net.dim, net.dim, xb.data() + size_t(r) * net.dim);
+        mlp::standardize_rows(net, data.x_train, src, 1, xb.data() + size_t(r) * net.dim);
         yb[r] = yt[src];
       }
       ++step;
@@ -356,7 +366,7 @@ void MlpLearner::fit(const FitData& data, const Params& params, const FitContext
     }
     double loss = train_total / static_cast<double>(n);
     if (net.task == Task::kRegression) loss *= double(net.y_scale) * net.y_scale;
-    if (nv > 0 && std::isfinite(loss)) loss = eval_loss(xv, yv);
+    if (nv > 0 && std::isfinite(loss)) loss = eval_loss(data.x_valid, yv);
     if (!std::isfinite(loss)) {
       fitted_ = false;  // a failed fit leaves no model behind
       throw std::runtime_error("mlp: non-finite loss at epoch " + std::to_string(epoch));
@@ -434,7 +444,7 @@ std::vector<MlpBatchResult> MlpLearner::fit_batch_cuda(const FitData& data,
   std::vector<MlpSetup> setups;
   std::vector<MlpTrialSpec> specs;
   for (size_t i = 0; i < params.size(); ++i) {
-    setups.push_back(prepare_setup(data, params[i], seeds[i]));
+    setups.push_back(prepare_setup(data, params[i], seeds[i], /*materialize=*/true));
     const MlpSetup& s = setups.back();
     specs.push_back({s.num_hidden, s.width, s.batch, s.adam_w.learning_rate,
                      s.adam_w.weight_decay, s.rate, seeds[i]});
