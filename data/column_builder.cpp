@@ -1,7 +1,9 @@
 #include "tabpilot/data/column_builder.h"
 
 #include <algorithm>
+#include <bit>
 #include <cfloat>
+#include <cstring>
 #include <cmath>
 #include <limits>
 #include <unordered_map>
@@ -17,6 +19,7 @@ namespace tabpilot::detail {
 MissingMarkers::MissingMarkers(const std::vector<std::string>& markers) : markers_(markers) {
   for (const std::string& m : markers_) {
     length_mask_ |= uint64_t{1} << (m.size() < 63 ? m.size() : 63);
+    if (!m.empty()) starts_[static_cast<unsigned char>(m[0])] = true;
   }
 }
 
@@ -36,11 +39,116 @@ constexpr double kNaNd = std::numeric_limits<double>::quiet_NaN();
 // Categorical columns mostly have a handful of levels: a linear scan over them beats hashing
 // every value. Past this many levels the lookup moves to a hash map.
 constexpr size_t kSmallDictionary = 16;
+
+// The usual numeric field ("-12.345", "4152": up to 15 digits, no exponent), parsed inline:
+// the digits form an exact integer below 2^53 and 10^k is exact for k <= 15, so one
+// division gives the correctly rounded double (Clinger's fast path). False sends the field
+// to parse_number, which takes every other spelling. `integral` is whether the value has no
+// fractional part, read off the digits instead of a floor() call.
+inline bool parse_plain_decimal(const char* p, const char* e, double* out, bool* integral) {
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  if (p == e) return false;
+  const bool negative = *p == '-';
+  p += negative;
+  const char* const digits_start = p;
+  uint64_t mantissa = 0;  // wraps on long digit runs, which the digit count then rejects
+  while (p < e) {
+    const unsigned digit = static_cast<unsigned char>(*p) - unsigned{'0'};
+    if (digit > 9) break;
+    mantissa = mantissa * 10 + digit;
+    ++p;
+  }
+  uint64_t whole = mantissa;
+  ptrdiff_t fraction = 0;
+  const bool point = p < e && *p == '.';
+  if (point) {
+    const char* const fraction_start = ++p;
+    while (p < e) {
+      const unsigned digit = static_cast<unsigned char>(*p) - unsigned{'0'};
+      if (digit > 9) break;
+      mantissa = mantissa * 10 + digit;
+      ++p;
+    }
+    fraction = p - fraction_start;
+  }
+  const ptrdiff_t digits = p - digits_start - (point ? 1 : 0);
+  if (p != e || digits <= 0 || digits > 15) return false;
+  double v = static_cast<double>(static_cast<int64_t>(mantissa));
+  if (fraction > 0) {
+    v /= kPow10[fraction];
+    // Integral when the fraction digits are all zero ("3.000").
+    static constexpr uint64_t kPow10i[] = {1,         10,         100,         1000,
+                                          10000,     100000,     1000000,     10000000,
+                                          100000000, 1000000000, 10000000000, 100000000000,
+                                          1000000000000, 10000000000000, 100000000000000,
+                                          1000000000000000};
+    whole = whole * kPow10i[fraction];
+    *integral = whole == mantissa;
+  } else {
+    *integral = true;
+  }
+  *out = negative ? -v : v;
+  return true;
+}
+
+// Up to 8 characters of digits with at most one point, read as one 64-bit word (SWAR):
+// the point is found by a zero-byte test, squeezed out, and the digits are combined in
+// three multiply steps instead of one per digit. `p` must have 8 readable bytes. Sets the
+// digits as an integer and how many of them follow the point.
+inline bool parse_short_decimal(const char* p, size_t length, uint64_t* digits_out,
+                                int* fraction) {
+  // Branch-free where the data varies (lengths, where the point is): a branch on those
+  // would mispredict on every other field of a typical column.
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  x &= ~uint64_t{0} >> (8 * (8 - length));  // length is 1..8
+  const uint64_t point = x ^ (kOnes * '.');
+  const uint64_t zero = (point - kOnes) & ~point & kHigh;
+  // The first '.', or 8 when there is none (bytes past the length are 0, never a '.').
+  const size_t at = zero != 0 ? static_cast<size_t>(std::countr_zero(zero) / 8) : 8;
+  const bool has_point = at < length;
+  const size_t cut = has_point ? at : 0;  // keeps the shift defined; unused without a point
+  const uint64_t below = (uint64_t{1} << (8 * cut)) - 1;
+  x = has_point ? (x & below) | ((x >> 8) & ~below) : x;
+  const size_t digits = length - has_point;
+  *fraction = has_point ? static_cast<int>(length - 1 - at) : 0;
+  if (digits == 0) return false;
+  // Right-align the digits in the word, with '0' bytes in front.
+  const size_t pad = 8 - digits;  // 0..7
+  x = (x << (8 * pad)) | (kOnes * '0' & ((uint64_t{1} << (8 * pad)) - 1));
+  // Every byte 0x30..0x39; once the high nibbles are all 3, adding 6 cannot carry.
+  if ((x & (kOnes * 0xF0)) != kOnes * 0x30 ||
+      ((x + kOnes * 0x06) & (kOnes * 0xF0)) != kOnes * 0x30) {
+    return false;
+  }
+  x -= kOnes * '0';
+  x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFULL;
+  x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFULL;
+  x = (x * 10000 + (x >> 32)) & 0xFFFFFFFFULL;
+  *digits_out = x;
+  return true;
+}
+
+// The first min(8, size) bytes of a value as a word, the rest zero. `loaded_prefix` reads 8
+// bytes at the value's start, so it needs them to be readable.
+inline uint64_t loaded_prefix(std::string_view s) {
+  uint64_t word;
+  std::memcpy(&word, s.data(), 8);
+  return s.size() >= 8 ? word : word & ((uint64_t{1} << (8 * s.size())) - 1);
+}
+inline uint64_t copied_prefix(std::string_view s) {
+  uint64_t word = 0;
+  std::memcpy(&word, s.data(), s.size() < 8 ? s.size() : 8);
+  return word;
+}
+
 }  // namespace
 
-ColumnBuilder::ColumnBuilder(const FieldStore& store, std::string name, std::vector<uint64_t> spans,
+ColumnBuilder::ColumnBuilder(const FieldStore& store, std::string name, SpanColumn spans,
                              const CsvOptions& options, const MissingMarkers& missing)
-    : store_(store), missing_(missing), spans_(std::move(spans)) {
+    : store_(store), missing_(missing), spans_(spans) {
   col_.name = std::move(name);
   const size_t rows = spans_.size();
   may_be_id_ = std::find(options.never_id.begin(), options.never_id.end(), col_.name) ==
@@ -52,8 +160,8 @@ ColumnBuilder::ColumnBuilder(const FieldStore& store, std::string name, std::vec
   switch (col_.type) {
     case ColumnType::kNumeric:
       stage_ = Stage::kNumeric;
+      // Filled in row order by numeric_rows; not pre-filled, which would write it twice.
       reserve_huge(col_.numeric, rows);
-      col_.numeric.assign(rows, kNaN);
       break;
     case ColumnType::kDatetime:
       stage_ = Stage::kDatetime;
@@ -109,25 +217,73 @@ void ColumnBuilder::add_rows(size_t end) {
   }
 }
 
-size_t ColumnBuilder::numeric_rows(size_t begin, size_t end) {
-  float* out = col_.numeric.data();
-  for (size_t r = begin; r < end; ++r) {
-    const std::string_view s = store_.view(spans_[r]);
-    if (missing_(s)) continue;
-    double v;
-    if (!parse_number(s, &v)) return r;
-    if (std::isnan(v)) continue;  // "nan" spelled a way the markers do not list
-    if (!(std::fabs(v) <= FLT_MAX)) {
+// Every field the inline path in numeric_rows does not take: missing markers, arena fields,
+// long or unusual numbers. Kept out of line so that the hot loop stays small.
+ColumnBuilder::NumericOutcome ColumnBuilder::numeric_slow(size_t r, double* v, bool* whole) {
+  const std::string_view s = store_.view(spans_[r]);
+  if (missing_(s)) return NumericOutcome::kSkip;
+  if (!parse_plain_decimal(s.data(), s.data() + s.size(), v, whole)) {
+    if (!parse_number(s, v)) return NumericOutcome::kFailed;
+    if (std::isnan(*v)) return NumericOutcome::kSkip;  // "nan" spelled a way no marker lists
+    if (!(std::fabs(*v) <= FLT_MAX)) {
       if (infinite_row_ == SIZE_MAX) infinite_row_ = r;
-      continue;
+      return NumericOutcome::kSkip;
     }
-    out[r] = static_cast<float>(v);
-    if (integral_ && v != std::floor(v)) integral_ = false;
-    if (present_ > 0 && v != previous_ + 1) steps_by_one_ = false;
-    previous_ = v;
-    ++present_;
+    *whole = *v == std::floor(*v);
   }
-  return end;
+  return NumericOutcome::kValue;
+}
+
+size_t ColumnBuilder::numeric_rows(size_t begin, size_t end) {
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+  static constexpr uint64_t kPow10i[] = {1,      10,      100,      1000,     10000,
+                                         100000, 1000000, 10000000, 100000000};
+  std::vector<float>& out = col_.numeric;  // holds exactly the rows before `begin`
+  bool integral = integral_, steps_by_one = steps_by_one_;
+  double previous = previous_;
+  size_t present = present_;
+  const char* const text = store_.text.data();
+  const size_t text_size = store_.text.size();
+  size_t r = begin;
+  for (; r < end; ++r) {
+    const uint64_t span = spans_[r];
+    const uint64_t offset = span >> kSpanLengthBits;
+    const size_t size = static_cast<size_t>(span & kMaxFieldLength);
+    double v;
+    bool whole;
+    uint64_t digits;
+    int fraction;
+    // Inline: fields in the file text with 16 bytes after their start (so the 8-byte read
+    // stays inside the text), up to 8 characters after a sign, and a first byte that no
+    // missing marker starts with.
+    const bool readable = offset + 16 <= text_size;
+    const char* p = text + (readable ? offset : 0);
+    const bool negative = *p == '-';
+    const size_t length = size - negative;
+    if (readable && length - 1 < 8 && !missing_.may_start_with(*p) &&
+        parse_short_decimal(p + negative, length, &digits, &fraction)) {
+      v = static_cast<double>(static_cast<int64_t>(digits)) / kPow10[fraction];
+      v = std::bit_cast<double>(std::bit_cast<uint64_t>(v) | uint64_t{negative} << 63);
+      whole = !integral || fraction == 0 || digits % kPow10i[fraction] == 0;
+    } else {
+      const NumericOutcome outcome = numeric_slow(r, &v, &whole);
+      if (outcome == NumericOutcome::kFailed) break;
+      if (outcome == NumericOutcome::kSkip) {
+        out.push_back(kNaN);
+        continue;
+      }
+    }
+    out.push_back(static_cast<float>(v));
+    integral = integral && whole;
+    if (steps_by_one && present > 0 && v != previous + 1) steps_by_one = false;
+    previous = v;
+    ++present;
+  }
+  integral_ = integral;
+  steps_by_one_ = steps_by_one;
+  previous_ = previous;
+  present_ = present;
+  return r;
 }
 
 size_t ColumnBuilder::datetime_rows(size_t begin, size_t end) {
@@ -142,8 +298,10 @@ size_t ColumnBuilder::datetime_rows(size_t begin, size_t end) {
 
 // Dictionary in order of first appearance; word counts over the inference sample.
 void ColumnBuilder::string_rows(size_t begin, size_t end) {
+  const size_t text_size = store_.text.size();
   for (size_t r = begin; r < end; ++r) {
-    const std::string_view s = store_.view(spans_[r]);
+    const uint64_t span = spans_[r];
+    const std::string_view s = store_.view(span);
     if (missing_(s)) continue;
     ++present_;
     if (sampled_ < sample_) {
@@ -152,8 +310,13 @@ void ColumnBuilder::string_rows(size_t begin, size_t end) {
     }
     int32_t code = -1;
     if (dictionary_.empty()) {
+      // Levels compare as (length, first 8 bytes) words; memcmp only past 8 bytes.
+      const uint64_t key = (span >> kSpanLengthBits) + 8 <= text_size ? loaded_prefix(s)
+                                                                       : copied_prefix(s);
       for (size_t i = 0; i < small_dictionary_.size(); ++i) {
-        if (same_text(small_dictionary_[i], s)) {
+        if (small_keys_[i] == key && small_dictionary_[i].size() == s.size() &&
+            (s.size() <= 8 ||
+             std::memcmp(small_dictionary_[i].data() + 8, s.data() + 8, s.size() - 8) == 0)) {
           code = static_cast<int32_t>(i);
           break;
         }
@@ -161,6 +324,7 @@ void ColumnBuilder::string_rows(size_t begin, size_t end) {
       if (code < 0) {
         code = static_cast<int32_t>(small_dictionary_.size());
         col_.categories.emplace_back(s);
+        small_keys_.push_back(key);
         small_dictionary_.push_back(s);
         if (small_dictionary_.size() > kSmallDictionary) {
           for (size_t i = 0; i < small_dictionary_.size(); ++i) {
@@ -287,9 +451,9 @@ Column ColumnBuilder::finish() {
     case Stage::kRaw:
       break;  // the forced type stands
   }
-  spans_ = {};
   dictionary_ = {};
   small_dictionary_ = {};
+  small_keys_ = {};
   return std::move(col_);
 }
 

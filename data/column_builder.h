@@ -40,6 +40,23 @@ struct FieldStore {
   size_t line(size_t row) const { return (*record_lines)[row]; }
 };
 
+// One column of a row-major span matrix (record r, column c at base[r * stride + c]): the
+// tokenizer writes each record's spans next to each other, one stream instead of one per
+// column, and nothing is copied per column.
+class SpanColumn {
+ public:
+  SpanColumn() = default;
+  SpanColumn(const uint64_t* base, size_t stride, size_t rows)
+      : base_(base), stride_(stride), rows_(rows) {}
+  uint64_t operator[](size_t row) const { return base_[row * stride_]; }
+  size_t size() const { return rows_; }
+
+ private:
+  const uint64_t* base_ = nullptr;
+  size_t stride_ = 0;
+  size_t rows_ = 0;
+};
+
 // Asks for transparent huge pages over a large buffer that is about to be filled: a 100 MB
 // file needs ~150 MB of spans and columns, and 4 KiB pages cost one fault each.
 void advise_huge_pages(const void* data, size_t bytes);
@@ -70,10 +87,14 @@ class MissingMarkers {
     }
     return false;
   }
+  // Whether a value starting with this byte can be a marker. Markers rarely start like a
+  // number ("NA", "?", ""), so a field starting with a digit or '-' usually skips the check.
+  bool may_start_with(char first) const { return starts_[static_cast<unsigned char>(first)]; }
 
  private:
   std::vector<std::string> markers_;
   uint64_t length_mask_ = 0;
+  bool starts_[256] = {};
 };
 
 // Types one column (override, else inference) and converts its rows. Rows arrive in blocks
@@ -83,18 +104,21 @@ class MissingMarkers {
 // re-reads the rows done so far, which is rare and bounded by the rows seen.
 class ColumnBuilder {
  public:
-  ColumnBuilder(const FieldStore& store, std::string name, std::vector<uint64_t> spans,
+  // `spans` must outlive finish().
+  ColumnBuilder(const FieldStore& store, std::string name, SpanColumn spans,
                 const CsvOptions& options, const MissingMarkers& missing);
   // Converts rows up to (not including) `end`.
   void add_rows(size_t end);
   // After all rows: the final type (text and ID-like are decided here) and the Column.
-  // Throws InputError for infinite values in a numeric column. Frees the spans.
+  // Throws InputError for infinite values in a numeric column.
   Column finish();
 
  private:
   enum class Stage { kNumeric, kDatetime, kStrings, kRaw };
   // Each returns the first row in [begin, end) it could not convert, or `end`.
   size_t numeric_rows(size_t begin, size_t end);
+  enum class NumericOutcome { kValue, kSkip, kFailed };
+  [[gnu::noinline]] NumericOutcome numeric_slow(size_t row, double* value, bool* whole);
   size_t datetime_rows(size_t begin, size_t end);
   void string_rows(size_t begin, size_t end);
   void raw_rows(size_t begin, size_t end);
@@ -105,7 +129,7 @@ class ColumnBuilder {
 
   const FieldStore& store_;
   const MissingMarkers& missing_;
-  std::vector<uint64_t> spans_;
+  SpanColumn spans_;
   Column col_;
   Stage stage_ = Stage::kNumeric;
   bool forced_ = false;
@@ -121,6 +145,7 @@ class ColumnBuilder {
   // String facts.
   size_t tokens_ = 0, sampled_ = 0;
   std::vector<std::string_view> small_dictionary_;
+  std::vector<uint64_t> small_keys_;  // prefix words of small_dictionary_
   std::unordered_map<std::string_view, int32_t> dictionary_;
 };
 
