@@ -19,4 +19,11 @@ class UnavailableError : public InputError {
   using InputError::InputError;
 };
 
+// What every GPU entry point of a build without the CUDA backend throws: `what` names the
+// entry point, the message says how to get it.
+[[noreturn]] inline void throw_cuda_unavailable(const std::string& what) {
+  throw UnavailableError(what + " needs the CUDA backend: rebuild with -DTABPILOT_CUDA=ON and "
+                         "the CUDA toolkit, or use the CPU");
+}
+
 }  // namespace tabpilot

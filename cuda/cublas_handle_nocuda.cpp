@@ -4,10 +4,7 @@
 
 namespace tabpilot {
 namespace {
-[[noreturn]] void unavailable() {
-  throw UnavailableError(
-      "cuBLAS needs the CUDA backend: rebuild with -DTABPILOT_CUDA=ON and the CUDA toolkit");
-}
+[[noreturn]] void unavailable() { throw_cuda_unavailable("cuBLAS"); }
 }  // namespace
 
 BlasHandle& BlasHandle::get(Device, StreamHandle) { unavailable(); }

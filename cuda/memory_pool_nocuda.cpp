@@ -4,11 +4,7 @@
 
 namespace tabpilot {
 namespace {
-[[noreturn]] void unavailable(const char* what) {
-  throw UnavailableError(std::string(what) +
-                         " needs the CUDA backend: rebuild with -DTABPILOT_CUDA=ON and the CUDA "
-                         "toolkit");
-}
+[[noreturn]] void unavailable(const char* what) { throw_cuda_unavailable(what); }
 }  // namespace
 
 MemoryPool::MemoryPool(Device device) : device_(device) { unavailable("MemoryPool"); }

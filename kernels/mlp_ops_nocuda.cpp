@@ -6,11 +6,7 @@
 
 namespace tabpilot {
 namespace {
-[[noreturn]] void unavailable(const char* name) {
-  throw UnavailableError(std::string(name) +
-                         ": the CUDA kernels are not compiled in; rebuild with "
-                         "-DTABPILOT_CUDA=ON and the CUDA toolkit, or use the CPU");
-}
+[[noreturn]] void unavailable(const char* what) { throw_cuda_unavailable(what); }
 }  // namespace
 
 void dense_forward_cuda(const float*, const float*, const float*, float*, int, int, int,

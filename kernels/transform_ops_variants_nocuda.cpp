@@ -8,9 +8,7 @@ namespace tabpilot {
 void impute_scale_columns_cuda_variant(int, const float* const*, size_t, int32_t, const float*,
                                        const float*, const float*, float*, size_t,
                                        StreamHandle) {
-  throw UnavailableError(
-      "impute_scale_columns_cuda_variant: the CUDA kernels are not compiled in; rebuild with "
-      "-DTABPILOT_CUDA=ON and the CUDA toolkit, or use the CPU");
+  throw_cuda_unavailable("impute_scale_columns_cuda_variant");
 }
 
 }  // namespace tabpilot
