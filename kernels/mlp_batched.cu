@@ -3,6 +3,8 @@
 // device arrays. Each is the batched form of an mlp_ops.cu kernel and rounds the same way as
 // its CPU twin (explicit _rn intrinsics, no fused multiply-adds). Loss sums are two-stage with
 // block counts fixed by the row count, so they are deterministic run to run.
+// The *_grouped kernels serve trials of different widths: per-trial blocks at prefix-sum
+// offsets, the trial of an element found by binary search in a small device table.
 #include <algorithm>
 #include <cub/block/block_reduce.cuh>
 
@@ -189,6 +191,85 @@ __global__ void copy_masked_kernel(const float* __restrict__ src, float* __restr
   }
 }
 
+// ---- mixed widths: per-trial offsets from prefix sums ------------------------------------
+
+// The largest j in [0, n) with starts[j] <= q (starts ascending, starts[0] = 0).
+template <typename T>
+__device__ inline int block_of(const T* __restrict__ starts, int n, size_t q) {
+  int lo = 0, hi = n - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (static_cast<size_t>(starts[mid]) <= q) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+// Element e of the flattened [rows, sum w] space lies in trial k when rows * prefix[k] <= e <
+// rows * prefix[k + 1], i.e. prefix[k] <= e / rows.
+__global__ void bias_relu_dropout_grouped_kernel(
+    float* __restrict__ h, const float* __restrict__ bias, int k_trials, int rows,
+    size_t row_stride, const int* __restrict__ prefix, size_t total,
+    const float* __restrict__ rates, const float* __restrict__ scales,
+    const uint64_t* __restrict__ seeds, uint64_t counter) {
+  for (size_t e = thread_index(); e < total; e += thread_count()) {
+    const int k = block_of(prefix, k_trials, e / rows);
+    const size_t first = static_cast<size_t>(prefix[k]);
+    const size_t width = static_cast<size_t>(prefix[k + 1]) - first;
+    const size_t i = e - static_cast<size_t>(rows) * first;
+    float* p = h + row_stride * first + i;
+    const float z = __fadd_rn(*p, bias[first + i % width]);
+    float a = z < 0.0f ? 0.0f : z;
+    if (rates && rates[k] > 0.0f) {
+      const uint64_t seed = mix_hash(seeds[k], counter);
+      a = __fmul_rn(a, dropout_keep(seed, i, rates[k]) ? scales[k] : 0.0f);
+    }
+    *p = a;
+  }
+}
+
+__global__ void relu_dropout_backward_grouped_kernel(const float* __restrict__ a,
+                                                     float* __restrict__ da, int k_trials,
+                                                     int rows, size_t row_stride,
+                                                     const int* __restrict__ prefix,
+                                                     size_t total,
+                                                     const float* __restrict__ scales) {
+  for (size_t e = thread_index(); e < total; e += thread_count()) {
+    const int k = block_of(prefix, k_trials, e / rows);
+    const size_t first = static_cast<size_t>(prefix[k]);
+    const size_t i = row_stride * first + (e - static_cast<size_t>(rows) * first);
+    da[i] = __fmul_rn(da[i], a[i] > 0.0f ? scales[k] : 0.0f);
+  }
+}
+
+__global__ void adamw_grouped_kernel(float* __restrict__ param, const float* __restrict__ grad,
+                                     float* __restrict__ m, float* __restrict__ v,
+                                     SegmentTable t, const float* __restrict__ lr,
+                                     const float* __restrict__ decay,
+                                     const int* __restrict__ active, AdamScalars a) {
+  for (size_t e = thread_index(); e < t.total; e += thread_count()) {
+    const int j = block_of(t.start, t.count, e);
+    const int k = t.trial[j];
+    if (!active[k]) continue;
+    const float g = grad[e];
+    const float mi = __fadd_rn(__fmul_rn(a.b1, m[e]), __fmul_rn(a.one_minus_b1, g));
+    const float vi = __fadd_rn(__fmul_rn(a.b2, v[e]), __fmul_rn(__fmul_rn(a.one_minus_b2, g), g));
+    m[e] = mi;
+    v[e] = vi;
+    const float mhat = __fdiv_rn(mi, a.c1);
+    const float vhat = __fdiv_rn(vi, a.c2);
+    const float step = __fdiv_rn(__fmul_rn(lr[k], mhat), __fadd_rn(__fsqrt_rn(vhat), a.eps));
+    const float d = t.decayed[j] ? decay[k] : 1.0f;
+    param[e] = __fsub_rn(__fmul_rn(param[e], d), step);
+  }
+}
+
+__global__ void copy_masked_grouped_kernel(const float* __restrict__ src, float* __restrict__ dst,
+                                           SegmentTable t, const int* __restrict__ flags) {
+  for (size_t e = thread_index(); e < t.total; e += thread_count())
+    if (flags[t.trial[block_of(t.start, t.count, e)]]) dst[e] = src[e];
+}
+
 }  // namespace
 
 void gather(const float* x, const float* y, const uint32_t* order, size_t n_total, size_t begin,
@@ -251,6 +332,39 @@ void adamw(float* param, const float* grad, float* m, float* v, const Segments& 
 void copy_masked(const float* src, float* dst, const Segments& segs, const int* flags,
                  StreamHandle stream) {
   copy_masked_kernel<<<grid_for(segs.total), kBlock, 0, stream>>>(src, dst, segs, flags);
+  TABPILOT_CUDA_CHECK_LAUNCH();
+}
+
+void bias_relu_dropout_grouped(float* h, const float* bias, int k, int rows, size_t row_stride,
+                               const int* prefix, int total_width, const float* rates,
+                               const float* scales, const uint64_t* seeds, uint64_t counter,
+                               StreamHandle stream) {
+  const size_t total = static_cast<size_t>(rows) * total_width;
+  bias_relu_dropout_grouped_kernel<<<grid_for(total), kBlock, 0, stream>>>(
+      h, bias, k, rows, row_stride, prefix, total, rates, scales, seeds, counter);
+  TABPILOT_CUDA_CHECK_LAUNCH();
+}
+
+void relu_dropout_backward_grouped(const float* a, float* da, int k, int rows,
+                                   size_t row_stride, const int* prefix, int total_width,
+                                   const float* scales, StreamHandle stream) {
+  const size_t total = static_cast<size_t>(rows) * total_width;
+  relu_dropout_backward_grouped_kernel<<<grid_for(total), kBlock, 0, stream>>>(
+      a, da, k, rows, row_stride, prefix, total, scales);
+  TABPILOT_CUDA_CHECK_LAUNCH();
+}
+
+void adamw_grouped(float* param, const float* grad, float* m, float* v, const SegmentTable& t,
+                   const float* lr, const float* decay, const int* active, const AdamScalars& a,
+                   StreamHandle stream) {
+  adamw_grouped_kernel<<<grid_for(t.total), kBlock, 0, stream>>>(param, grad, m, v, t, lr,
+                                                                  decay, active, a);
+  TABPILOT_CUDA_CHECK_LAUNCH();
+}
+
+void copy_masked_grouped(const float* src, float* dst, const SegmentTable& t, const int* flags,
+                         StreamHandle stream) {
+  copy_masked_grouped_kernel<<<grid_for(t.total), kBlock, 0, stream>>>(src, dst, t, flags);
   TABPILOT_CUDA_CHECK_LAUNCH();
 }
 

@@ -58,4 +58,37 @@ void adamw(float* param, const float* grad, float* m, float* v, const Segments& 
 void copy_masked(const float* src, float* dst, const Segments& segs, const int* flags,
                  StreamHandle stream);
 
+// ---- mixed widths (the grouped path): trial k's blocks lie at prefix-sum offsets ----------
+
+// The flat parameter vector as a table of (segment, trial) blocks in memory order: block j
+// spans [start[j], start[j + 1]), belongs to trial[j] and is decayed when decayed[j] != 0.
+// Device arrays; count + 1 starts, start[count] = total.
+struct SegmentTable {
+  int count = 0;
+  size_t total = 0;
+  const size_t* start = nullptr;
+  const int* trial = nullptr;
+  const int* decayed = nullptr;
+};
+
+// Hidden activations of K trials of widths w[k]: trial k's [rows, w[k]] block starts at
+// h + row_stride * prefix[k] and its bias at bias + prefix[k] (prefix: K + 1 device ints,
+// prefix[K] = the summed width). Per trial, the same math and mask indices as
+// bias_relu_dropout.
+void bias_relu_dropout_grouped(float* h, const float* bias, int k, int rows, size_t row_stride,
+                               const int* prefix, int total_width, const float* rates,
+                               const float* scales, const uint64_t* seeds, uint64_t counter,
+                               StreamHandle stream);
+
+void relu_dropout_backward_grouped(const float* a, float* da, int k, int rows,
+                                   size_t row_stride, const int* prefix, int total_width,
+                                   const float* scales, StreamHandle stream);
+
+void adamw_grouped(float* param, const float* grad, float* m, float* v, const SegmentTable& t,
+                   const float* lr, const float* decay, const int* active, const AdamScalars& a,
+                   StreamHandle stream);
+
+void copy_masked_grouped(const float* src, float* dst, const SegmentTable& t, const int* flags,
+                         StreamHandle stream);
+
 }  // namespace tabpilot::mlp_batched

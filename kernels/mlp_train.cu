@@ -1,17 +1,25 @@
-// The device MLP trainer (mlp_train_cuda.h): K trials of one shape trained as one batch. The
+// The device MLP trainer (mlp_train_cuda.h): K trials trained as one batch. The
 // data goes up once; each step gathers its mini-batch on the device by index, runs
 // strided-batched GEMMs over the K stacked weight sets and the batched kernels of
 // mlp_batched.cu, and never waits for the host. Once per epoch the K losses come back (one
 // copy) and the host decides improvement, patience and pruning exactly as trainer/mlp.cpp
 // does; best weights are kept on the device. Every buffer is taken from the MemoryPool before
 // the first step. The next epoch's shuffles are drawn on host threads while the GPU works.
+// Trials of different widths (the grouped path) are sorted by width so that equal widths are
+// adjacent; every per-trial block then lies at a prefix-sum offset, the GEMMs run as one
+// cublasSgemmGroupedBatched over the width groups (device pointer arrays built before the
+// first step) and the elementwise kernels find a trial from the width prefix sums.
+#include <cublas_v2.h>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <future>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -31,6 +39,11 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kEvalChunk = 2048;  // validation rows per pass, as on the CPU
 constexpr int kMaxHidden = mb::kMaxSegments / 2 - 1;
+#if CUBLAS_VER_MAJOR > 12 || (CUBLAS_VER_MAJOR == 12 && CUBLAS_VER_MINOR >= 5)
+constexpr bool kHaveGroupedGemm = true;
+#else
+constexpr bool kHaveGroupedGemm = false;
+#endif
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -97,13 +110,18 @@ void check_inputs(const std::vector<MlpTrialSpec>& specs, const MlpTrainData& d,
     auto mismatch = [&](const char* what, long long a, long long b) {
       throw InputError(std::string(fn) + "trial " + std::to_string(t) + " has " + what + " " +
                        std::to_string(a) + " but trial 0 has " + std::to_string(b) +
-                       "; one batch supports one shape (same num_layers, width and batch_size; "
-                       "grouped batches of different shapes are not supported): split the "
-                       "trials by shape");
+                       "; one batch shares num_layers and batch_size (widths may differ): "
+                       "split the trials by shape");
     };
     if (s.num_hidden != s0.num_hidden) mismatch("num_layers", s.num_hidden, s0.num_hidden);
-    if (s.width != s0.width) mismatch("width", s.width, s0.width);
     if (s.batch_size != s0.batch_size) mismatch("batch_size", s.batch_size, s0.batch_size);
+    if (s.width < 1)
+      throw InputError(std::string(fn) + "trial " + std::to_string(t) + " has width " +
+                       std::to_string(s.width) + "; width must be >= 1");
+    if (s.width != s0.width && !kHaveGroupedGemm)
+      throw InputError(std::string(fn) + "trial " + std::to_string(t) + " has width " +
+                       std::to_string(s.width) + " but trial 0 has " + std::to_string(s0.width) +
+                       "; mixed widths need cuBLAS >= 12.5: split the trials by width");
     if (!(s.dropout >= 0.0f && s.dropout < 1.0f) || !(s.learning_rate > 0.0f) ||
         !std::isfinite(s.learning_rate) || !(s.weight_decay >= 0.0f))
       throw InputError(std::string(fn) + "trial " + std::to_string(t) +
@@ -174,6 +192,38 @@ void bias_grad(cublasHandle_t h, const float* dy, long long dy_stride, const flo
                                                   out, k));
 }
 
+// Trials [first, first + count) share `width` (the grouped path sorts trials by width).
+struct WidthGroup {
+  int first, count, width;
+};
+
+// One cublasSgemmGroupedBatched over the width groups: dims(width) gives a group's m, n, k,
+// lda, ldb, ldc; trial k's matrices are ptrs[a + k], ptrs[b + k], ptrs[c + k] (device arrays).
+template <typename Dims>
+void gemm_grouped(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                  const std::vector<WidthGroup>& groups, float* const* ptrs, size_t a, size_t b,
+                  size_t c, Dims dims) {
+#if CUBLAS_VER_MAJOR > 12 || (CUBLAS_VER_MAJOR == 12 && CUBLAS_VER_MINOR >= 5)
+  const size_t g_count = groups.size();
+  std::vector<cublasOperation_t> tas(g_count, ta), tbs(g_count, tb);
+  std::vector<int> m(g_count), n(g_count), k(g_count), lda(g_count), ldb(g_count), ldc(g_count);
+  std::vector<int> size(g_count);
+  std::vector<float> alpha(g_count, 1.0f), beta(g_count, 0.0f);
+  for (size_t g = 0; g < g_count; ++g) {
+    const std::array<int, 6> d = dims(groups[g].width);
+    m[g] = d[0], n[g] = d[1], k[g] = d[2], lda[g] = d[3], ldb[g] = d[4], ldc[g] = d[5];
+    size[g] = groups[g].count;
+  }
+  TABPILOT_CUBLAS_CHECK(cublasSgemmGroupedBatched(
+      h, tas.data(), tbs.data(), m.data(), n.data(), k.data(), alpha.data(), ptrs + a,
+      lda.data(), ptrs + b, ldb.data(), beta.data(), ptrs + c, ldc.data(),
+      static_cast<int>(g_count), size.data()));
+#else
+  (void)h, (void)ta, (void)tb, (void)groups, (void)ptrs, (void)a, (void)b, (void)c, (void)dims;
+  throw InputError("train_mlp_batch_cuda: mixed widths need cuBLAS >= 12.5");
+#endif
+}
+
 // Advances the live trials' orders by one epoch's shuffle, on up to 16 host threads.
 void shuffle_orders(std::vector<uint32_t>& orders, size_t n, const std::vector<uint64_t>& seeds,
                     const std::vector<char>& live, int epoch) {
@@ -195,13 +245,10 @@ void shuffle_orders(std::vector<uint32_t>& orders, size_t n, const std::vector<u
   for (auto& th : pool) th.join();
 }
 
-}  // namespace
-
-std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>& specs,
-                                                 const MlpTrainData& data,
-                                                 const MlpTrainOptions& options,
-                                                 MlpTrainStats* stats) {
-  check_inputs(specs, data, options);
+// The batch proper, on checked inputs. Trials of different widths must come sorted by width.
+std::vector<MlpTrialResult> train_batch(const std::vector<MlpTrialSpec>& specs,
+                                        const MlpTrainData& data, const MlpTrainOptions& options,
+                                        MlpTrainStats* stats) {
   const auto t_setup = Clock::now();
   const Device dev = Device::cuda(options.device);
   ScopedDevice on_device(dev);
@@ -224,21 +271,42 @@ std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>
   const size_t n = data.n_train, nv = data.n_valid;
   const int bmax = static_cast<int>(std::min<size_t>(specs[0].batch_size, n));
   const int chunk = static_cast<int>(std::min<size_t>(kEvalChunk, std::max<size_t>(nv, 1)));
-  std::vector<int> lin(L), lout(L);
+  // Per-trial sizes and their prefix sums: trial k's weights of layer l start at
+  // w_off[l] + wpre[l][k], its outputs (activations, biases) at opre[l][k] units in.
+  std::vector<int> widths(K), hprefix(K + 1, 0);
+  std::vector<WidthGroup> groups;
+  for (int k = 0; k < K; ++k) {
+    widths[k] = specs[k].width;
+    hprefix[k + 1] = hprefix[k] + widths[k];
+    if (groups.empty() || groups.back().width != widths[k]) groups.push_back({k, 0, widths[k]});
+    ++groups.back().count;
+  }
+  const bool grouped = groups.size() > 1;
+  auto in_of = [&](int l, int k) { return l == 0 ? dim : widths[k]; };
+  auto out_of = [&](int l, int k) { return l < hidden ? widths[k] : outputs; };
+  std::vector<std::vector<size_t>> wpre(L, std::vector<size_t>(K + 1, 0)), opre = wpre;
+  size_t widest_layer = 0;  // the most output units of one layer over all trials
+  for (int l = 0; l < L; ++l) {
+    for (int k = 0; k < K; ++k) {
+      wpre[l][k + 1] = wpre[l][k] + static_cast<size_t>(in_of(l, k)) * out_of(l, k);
+      opre[l][k + 1] = opre[l][k] + static_cast<size_t>(out_of(l, k));
+    }
+    widest_layer = std::max(widest_layer, opre[l][K]);
+  }
+  std::vector<int> lin(L), lout(L);  // the shapes of the equal-shape path
   std::vector<size_t> w_off(L), b_off(L);
   mb::Segments segs;
   for (int l = 0; l < L; ++l) {
     lin[l] = l == 0 ? dim : width;
     lout[l] = l < hidden ? width : outputs;
-    const size_t wn = static_cast<size_t>(lin[l]) * lout[l];
     w_off[l] = segs.total;
-    segs.base[segs.count] = segs.total, segs.per_trial[segs.count] = wn;
+    segs.base[segs.count] = segs.total, segs.per_trial[segs.count] = wpre[l][1];
     segs.decayed[segs.count++] = 1;
-    segs.total += wn * K;
+    segs.total += wpre[l][K];
     b_off[l] = segs.total;
-    segs.base[segs.count] = segs.total, segs.per_trial[segs.count] = lout[l];
+    segs.base[segs.count] = segs.total, segs.per_trial[segs.count] = opre[l][1];
     segs.decayed[segs.count++] = 0;
-    segs.total += static_cast<size_t>(lout[l]) * K;
+    segs.total += opre[l][K];
   }
 
   // ---- host-side initial state: weights, per-trial constants, first orders ----
@@ -247,8 +315,9 @@ std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>
   for (int k = 0; k < K; ++k) {
     const MlpTrialSpec& sp = specs[k];
     for (int l = 0; l < L; ++l) {
-      const auto w = mlp_initial_weights(l, lin[l], lout[l], l == hidden, mlp_init_seed(sp.seed));
-      std::copy(w.begin(), w.end(), init.begin() + w_off[l] + w.size() * k);
+      const auto w =
+          mlp_initial_weights(l, in_of(l, k), out_of(l, k), l == hidden, mlp_init_seed(sp.seed));
+      std::copy(w.begin(), w.end(), init.begin() + w_off[l] + wpre[l][k]);
     }
     rates[k] = sp.dropout;
     scales[k] = sp.dropout > 0.0f ? 1.0f / (1.0f - sp.dropout) : 1.0f;
@@ -275,12 +344,11 @@ std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>
   DeviceBuffer<float> xb = floats(xb_stride * K), yb = floats(static_cast<size_t>(bmax) * K);
   std::vector<DeviceBuffer<float>> act, dact;
   for (int l = 0; l < L; ++l) {
-    act.push_back(floats(static_cast<size_t>(bmax) * lout[l] * K));
-    dact.push_back(floats(static_cast<size_t>(bmax) * lout[l] * K));
+    act.push_back(floats(static_cast<size_t>(bmax) * opre[l][K]));
+    dact.push_back(floats(static_cast<size_t>(bmax) * opre[l][K]));
   }
-  const int widest = std::max(width, outputs);
-  DeviceBuffer<float> eval_a = floats(static_cast<size_t>(chunk) * widest * K);
-  DeviceBuffer<float> eval_b = floats(static_cast<size_t>(chunk) * widest * K);
+  DeviceBuffer<float> eval_a = floats(static_cast<size_t>(chunk) * widest_layer);
+  DeviceBuffer<float> eval_b = floats(static_cast<size_t>(chunk) * widest_layer);
   DeviceBuffer<float> params = floats(segs.total), grads = floats(segs.total);
   DeviceBuffer<float> adam_m = floats(segs.total), adam_v = floats(segs.total);
   DeviceBuffer<float> best = floats(segs.total);
@@ -305,6 +373,99 @@ std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>
   std::fill(host_flags.begin() + K, host_flags.end(), 1);
   flags.upload(host_flags.data(), host_flags.size());
   order_dev.upload(orders.data(), orders.size());
+
+  // ---- the grouped path's tables: segment blocks, width prefix sums, GEMM pointer arrays ----
+  DeviceBuffer<size_t> seg_start;
+  DeviceBuffer<int> seg_trial, seg_decayed, d_hprefix;
+  DeviceBuffer<float*> gemm_ptrs;
+  mb::SegmentTable table;
+  struct Triple {
+    size_t a = 0, b = 0, c = 0;
+  };
+  std::vector<Triple> fwd(L), wgrad(L), igrad(L), eval(L);
+  size_t eval0_b = 0;  // layer 0 of evaluation reads chunk c's rows: ptrs[eval0_b + c * K + k]
+  if (grouped) {
+    std::vector<size_t> starts;
+    std::vector<int> trial_of, decayed_of;
+    for (int l = 0; l < L; ++l)
+      for (int part = 0; part < 2; ++part)
+        for (int k = 0; k < K; ++k) {
+          starts.push_back(part == 0 ? w_off[l] + wpre[l][k] : b_off[l] + opre[l][k]);
+          trial_of.push_back(k);
+          decayed_of.push_back(part == 0);
+        }
+    starts.push_back(segs.total);
+    seg_start = DeviceBuffer<size_t>(starts.size(), pool, s);
+    seg_trial = DeviceBuffer<int>(trial_of.size(), pool, s);
+    seg_decayed = DeviceBuffer<int>(decayed_of.size(), pool, s);
+    d_hprefix = DeviceBuffer<int>(hprefix.size(), pool, s);
+    seg_start.upload(starts.data(), starts.size());
+    seg_trial.upload(trial_of.data(), trial_of.size());
+    seg_decayed.upload(decayed_of.data(), decayed_of.size());
+    d_hprefix.upload(hprefix.data(), hprefix.size());
+    table.count = static_cast<int>(trial_of.size());
+    table.total = segs.total;
+    table.start = seg_start.data(), table.trial = seg_trial.data();
+    table.decayed = seg_decayed.data();
+
+    std::vector<float*> ptrs;
+    auto put = [&](auto at) {  // appends K pointers, at(k), and returns where they start
+      const size_t first = ptrs.size();
+      for (int k = 0; k < K; ++k) ptrs.push_back(const_cast<float*>(at(k)));
+      return first;
+    };
+    auto weights = [&](float* base, int l) {
+      return [&, base, l](int k) { return base + w_off[l] + wpre[l][k]; };
+    };
+    auto rows_at = [&](float* base, size_t rows, int l) {
+      return [&, base, rows, l](int k) { return base + rows * opre[l][k]; };
+    };
+    auto x_at = [&](int k) { return xb.data() + static_cast<size_t>(k) * xb_stride; };
+    for (int l = 0; l < L; ++l) {
+      fwd[l].a = put(weights(params.data(), l));
+      fwd[l].b = l == 0 ? put(x_at) : put(rows_at(act[l - 1].data(), bmax, l - 1));
+      fwd[l].c = put(rows_at(act[l].data(), bmax, l));
+      wgrad[l].a = fwd[l].b;
+      wgrad[l].b = put(rows_at(dact[l].data(), bmax, l));
+      wgrad[l].c = put(weights(grads.data(), l));
+      if (l > 0) {
+        igrad[l].a = fwd[l].a, igrad[l].b = wgrad[l].b;
+        igrad[l].c = put(rows_at(dact[l - 1].data(), bmax, l - 1));
+      }
+      if (nv > 0) {
+        float* out = l % 2 == 0 ? eval_a.data() : eval_b.data();
+        float* prev = l % 2 == 0 ? eval_b.data() : eval_a.data();
+        eval[l].a = fwd[l].a;
+        if (l > 0) eval[l].b = put(rows_at(prev, chunk, l - 1));
+        eval[l].c = put(rows_at(out, chunk, l));
+      }
+    }
+    eval0_b = ptrs.size();
+    for (size_t begin = 0; begin < nv; begin += chunk)
+      put([&](int) { return x_va.data() + begin * dim; });
+    gemm_ptrs = DeviceBuffer<float*>(ptrs.size(), pool, s);
+    gemm_ptrs.upload(ptrs.data(), ptrs.size());
+  }
+  float* const* P = gemm_ptrs.data();
+  // Group dims (m, n, k, lda, ldb, ldc) of layer l's three GEMMs for `rows` rows.
+  auto fwd_dims = [&](int l, int rows) {
+    return [=](int w) {
+      const int in = l == 0 ? dim : w, out = l < hidden ? w : outputs;
+      return std::array<int, 6>{out, rows, in, in, in, out};
+    };
+  };
+  auto wgrad_dims = [&](int l, int rows) {
+    return [=](int w) {
+      const int in = l == 0 ? dim : w, out = l < hidden ? w : outputs;
+      return std::array<int, 6>{in, out, rows, in, out, in};
+    };
+  };
+  auto igrad_dims = [&](int l, int rows) {
+    return [=](int w) {
+      const int in = l == 0 ? dim : w, out = l < hidden ? w : outputs;
+      return std::array<int, 6>{in, rows, out, in, out, in};
+    };
+  };
   const size_t mallocs_ready = pool.stats().cuda_malloc_calls;
   if (stats) {
     *stats = MlpTrainStats{};
@@ -340,19 +501,44 @@ std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>
       long long in_stride = static_cast<long long>(xb_stride);
       for (int l = 0; l < L; ++l) {
         const long long stride = static_cast<long long>(bmax) * lout[l];
+        const uint64_t counter = static_cast<uint64_t>(step) * 4 + l;
+        if (grouped) {
+          gemm_grouped(h, CUBLAS_OP_T, CUBLAS_OP_N, groups, P, fwd[l].a, fwd[l].b, fwd[l].c,
+                       fwd_dims(l, bs));
+          if (l < hidden)
+            mb::bias_relu_dropout_grouped(act[l].data(), params.data() + b_off[l], K, bs, bmax,
+                                          d_hprefix.data(), hprefix[K], d_rates.data(),
+                                          d_scales.data(), d_seeds.data(), counter, s);
+          continue;
+        }
         gemm_forward(h, in, in_stride, params.data() + w_off[l], bs, lin[l], lout[l],
                      act[l].data(), stride, K);
         if (l < hidden)
           mb::bias_relu_dropout(act[l].data(), params.data() + b_off[l], K, bs, width, stride,
-                                d_rates.data(), d_scales.data(), d_seeds.data(),
-                                static_cast<uint64_t>(step) * 4 + l, s);
+                                d_rates.data(), d_scales.data(), d_seeds.data(), counter, s);
         in = act[l].data(), in_stride = stride;
       }
       mb::loss(act[hidden].data(), params.data() + b_off[hidden], yb.data(), K, bs, outputs,
                data.classification, static_cast<size_t>(bmax) * outputs, bmax,
                dact[hidden].data(), 1.0f / static_cast<float>(bs), partials.data(),
                nv == 0 ? acc.data() : nullptr, s);
-      for (int l = L; l-- > 0;) {
+      for (int l = L; l-- > 0 && grouped;) {
+        gemm_grouped(h, CUBLAS_OP_N, CUBLAS_OP_T, groups, P, wgrad[l].a, wgrad[l].b, wgrad[l].c,
+                     wgrad_dims(l, bs));
+        for (const WidthGroup& g : groups) {  // cuBLAS has no grouped GEMV: one per width
+          const int out = out_of(l, g.first);
+          bias_grad(h, dact[l].data() + bmax * opre[l][g.first],
+                    static_cast<long long>(bmax) * out, ones.data(), bmax,
+                    grads.data() + b_off[l] + opre[l][g.first], bs, out, g.count);
+        }
+        if (l > 0) {
+          gemm_grouped(h, CUBLAS_OP_N, CUBLAS_OP_N, groups, P, igrad[l].a, igrad[l].b,
+                       igrad[l].c, igrad_dims(l, bs));
+          mb::relu_dropout_backward_grouped(act[l - 1].data(), dact[l - 1].data(), K, bs, bmax,
+                                            d_hprefix.data(), hprefix[K], d_scales.data(), s);
+        }
+      }
+      for (int l = L; l-- > 0 && !grouped;) {
         const long long stride = static_cast<long long>(bmax) * lout[l];
         const float* x_in = l == 0 ? xb.data() : act[l - 1].data();
         const long long x_stride = l == 0 ? static_cast<long long>(xb_stride)
@@ -376,8 +562,12 @@ std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>
                               static_cast<float>(1.0 - std::pow(static_cast<double>(b1), step)),
                               static_cast<float>(1.0 - std::pow(static_cast<double>(b2), step)),
                               adam.eps};
-      mb::adamw(params.data(), grads.data(), adam_m.data(), adam_v.data(), segs, d_lrs.data(),
-                d_decays.data(), active, a, s);
+      if (grouped)
+        mb::adamw_grouped(params.data(), grads.data(), adam_m.data(), adam_v.data(), table,
+                          d_lrs.data(), d_decays.data(), active, a, s);
+      else
+        mb::adamw(params.data(), grads.data(), adam_m.data(), adam_v.data(), segs,
+                  d_lrs.data(), d_decays.data(), active, a, s);
     }
     if (nv > 0) {
       acc.fill_zero();
@@ -388,6 +578,17 @@ std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>
         for (int l = 0; l < L; ++l) {
           float* out = l % 2 == 0 ? eval_a.data() : eval_b.data();
           const long long stride = static_cast<long long>(chunk) * lout[l];
+          if (grouped) {
+            const size_t b = l == 0 ? eval0_b + (begin / chunk) * K : eval[l].b;
+            gemm_grouped(h, CUBLAS_OP_T, CUBLAS_OP_N, groups, P, eval[l].a, b, eval[l].c,
+                         fwd_dims(l, cn));
+            if (l < hidden)
+              mb::bias_relu_dropout_grouped(out, params.data() + b_off[l], K, cn, chunk,
+                                            d_hprefix.data(), hprefix[K], nullptr, nullptr,
+                                            nullptr, 0, s);
+            in = out;
+            continue;
+          }
           gemm_forward(h, in, in_stride, params.data() + w_off[l], cn, lin[l], lout[l], out,
                        stride, K);
           if (l < hidden)
@@ -429,7 +630,10 @@ std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>
     }
     for (int k = 0; k < K; ++k) host_flags[K + k] = live[k];
     flags.upload(host_flags.data(), host_flags.size());
-    mb::copy_masked(params.data(), best.data(), segs, improved, s);
+    if (grouped)
+      mb::copy_masked_grouped(params.data(), best.data(), table, improved, s);
+    else
+      mb::copy_masked(params.data(), best.data(), segs, improved, s);
     if (stats) stats->epoch_seconds.push_back(seconds_since(t_epoch));
     if (std::none_of(live.begin(), live.end(), [](char c) { return c != 0; })) break;
     order_dev.upload(orders.data(), orders.size());
@@ -443,13 +647,41 @@ std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>
     if (r.stopped.empty()) r.stopped = "max_epochs";
     r.w.resize(L), r.b.resize(L);
     for (int l = 0; l < L; ++l) {
-      const size_t wn = static_cast<size_t>(lin[l]) * lout[l];
-      const auto wb = host_best.begin() + w_off[l] + wn * k;
-      r.w[l].assign(wb, wb + wn);
-      const auto bb = host_best.begin() + b_off[l] + static_cast<size_t>(lout[l]) * k;
-      r.b[l].assign(bb, bb + lout[l]);
+      const auto wb = host_best.begin() + w_off[l] + wpre[l][k];
+      r.w[l].assign(wb, wb + (wpre[l][k + 1] - wpre[l][k]));
+      const auto bb = host_best.begin() + b_off[l] + opre[l][k];
+      r.b[l].assign(bb, bb + (opre[l][k + 1] - opre[l][k]));
     }
   }
+  return results;
+}
+
+}  // namespace
+
+std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>& specs,
+                                                 const MlpTrainData& data,
+                                                 const MlpTrainOptions& options,
+                                                 MlpTrainStats* stats) {
+  check_inputs(specs, data, options);
+  const size_t K = specs.size();
+  const bool mixed = std::any_of(specs.begin(), specs.end(),
+                                 [&](const MlpTrialSpec& s) { return s.width != specs[0].width; });
+  if (!mixed) return train_batch(specs, data, options, stats);
+  // Sorted by width (stably), so that each width group is one contiguous run of trials.
+  std::vector<int> perm(K);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::stable_sort(perm.begin(), perm.end(),
+                   [&](int a, int b) { return specs[a].width < specs[b].width; });
+  std::vector<MlpTrialSpec> sorted;
+  for (int p : perm) sorted.push_back(specs[p]);
+  MlpTrainOptions o = options;
+  if (options.on_epoch)
+    o.on_epoch = [&options, &perm](int trial, int epoch, double loss) {
+      return options.on_epoch(perm[trial], epoch, loss);
+    };
+  std::vector<MlpTrialResult> by_width = train_batch(sorted, data, o, stats);
+  std::vector<MlpTrialResult> results(K);
+  for (size_t i = 0; i < K; ++i) results[perm[i]] = std::move(by_width[i]);
   return results;
 }
 

@@ -1,5 +1,6 @@
-// The MLP trainer that runs entirely on one GPU, for one trial or K trials of the same shape
-// trained as one batch (strided-batched GEMMs, per-trial hyperparameters in device arrays).
+// The MLP trainer that runs entirely on one GPU, for one trial or K trials trained as one batch
+// (strided-batched GEMMs, or grouped GEMMs when widths differ; per-trial hyperparameters in
+// device arrays).
 // It replays trainer/mlp.cpp step for step: the seeded init and shuffle below are shared with
 // it, dropout masks come from the same counter hash, AdamW and early stopping follow it.
 // C++17, no CUDA headers; without CUDA the entry points throw UnavailableError.
@@ -56,7 +57,8 @@ inline uint64_t mlp_step_dropout_seed(uint64_t dropout_seed, int step, int l) {
 
 // ---- the device trainer ----------------------------------------------------------------
 
-// One trial: its shape (which must agree across a batch) and its hyperparameters.
+// One trial: its shape (num_hidden and batch_size must agree across a batch; width may
+// differ) and its hyperparameters.
 struct MlpTrialSpec {
   int num_hidden = 2;   // ReLU hidden layers
   int width = 128;      // units per hidden layer
@@ -122,9 +124,12 @@ struct MlpTrainStats {
   std::vector<double> epoch_seconds;  // wall time of each epoch, validation included
 };
 
-// Trains K = specs.size() trials as one batch on one GPU. All specs must share num_hidden,
-// width and batch_size (grouped batches of different shapes are not supported: InputError
-// names the first mismatch). Results are in the order of `specs`.
+// Trains K = specs.size() trials as one batch on one GPU. All specs must share num_hidden and
+// batch_size (else InputError names the first mismatch). Equal widths train with
+// strided-batched GEMMs; different widths (cuBLAS >= 12.5) with one grouped-batched GEMM per
+// layer step over the trials sorted by width, each trial computed as in its single run.
+// Results are in the order of `specs`; on_epoch gets the caller's trial indices, but within an
+// epoch trials of a mixed batch are reported in order of width.
 std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>& specs,
                                                  const MlpTrainData& data,
                                                  const MlpTrainOptions& options,

@@ -4,11 +4,7 @@
 
 namespace tabpilot {
 namespace {
-[[noreturn]] void unavailable(const char* name) {
-  throw UnavailableError(std::string(name) +
-                         ": the CUDA MLP trainer is not compiled in; rebuild with "
-                         "-DTABPILOT_CUDA=ON and the CUDA toolkit, or train on the CPU");
-}
+[[noreturn]] void unavailable(const char* what) { throw_cuda_unavailable(what); }
 }  // namespace
 
 std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>&,

@@ -504,8 +504,8 @@ std::vector<MlpBatchResult> fit_mlp_batch(const FitData& data, const std::vector
       if (resolved[i][key] != resolved[0][key])
         throw InputError("mlp batch: trial " + std::to_string(i) + " has " + key + " = " +
                          resolved[i][key].dump() + " but trial 0 has " + resolved[0][key].dump() +
-                         "; a batch shares " + "num_layers, width, batch_size, max_epochs and "
-                         "patience");
+                         "; a batch shares num_layers, batch_size, max_epochs and patience "
+                         "(widths may differ)");
   check_fit_data(data);
   const bool gpu = ctx.device.is_cuda() && cuda_unavailable_reason(ctx.device).empty();
   if (gpu && params.size() > 1) return MlpLearner::fit_batch_cuda(data, resolved, seeds, ctx);

@@ -1,6 +1,6 @@
-// Several MLP trials on the same data as one batch: on a GPU one strided-batched training
-// (kernels/mlp_train_cuda.h), anywhere else one trial after another. The tuner hands a GPU
-// slot such a batch; the trials must share their shapes (mlp_batch_key).
+// Several MLP trials on the same data as one batch: on a GPU one batched training
+// (kernels/mlp_train_cuda.h: strided-batched GEMMs, or grouped GEMMs when widths differ),
+// anywhere else one trial after another. The tuner hands a GPU slot such a batch.
 #pragma once
 #include <memory>
 #include <string>
@@ -15,11 +15,13 @@ struct MlpBatchResult {
   std::string error;
 };
 
-// The hyperparameters a batch must share: num_layers, width, batch_size, max_epochs,
-// patience (the rest — learning rate, weight decay, dropout, seed — may differ per trial).
+// The hyperparameters a batch must share, and that the tuner copies from a batch's leader to
+// its companions: num_layers, batch_size, max_epochs, patience. The rest — width, learning
+// rate, weight decay, dropout, seed — differ per trial; equal widths train as one
+// strided-batched run on a GPU, mixed widths as grouped-batched GEMMs.
 inline const std::vector<std::string>& mlp_batch_keys() {
-  static const std::vector<std::string> keys = {"num_layers", "width", "batch_size",
-                                                "max_epochs", "patience"};
+  static const std::vector<std::string> keys = {"num_layers", "batch_size", "max_epochs",
+                                                "patience"};
   return keys;
 }
 

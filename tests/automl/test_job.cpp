@@ -125,8 +125,9 @@ TEST(Job, MlpTrialsTrainInBatchesThatShareTheirShapes) {
   ASSERT_EQ(r.status, "Completed") << r.failure_reason;
   auto rows = list_trials(r.job_dir, "id");
   ASSERT_EQ(rows.size(), 7u);  // companions count against --max-candidates
-  // Trials 1-3 form a batch: the leader's shapes, their own learning rates.
-  for (const char* key : {"num_layers", "width", "batch_size", "max_epochs", "patience"})
+  // Trials 1-3 form a batch: the leader's depth, batch size and epochs; their own widths and
+  // learning rates.
+  for (const char* key : {"num_layers", "batch_size", "max_epochs", "patience"})
     for (size_t i = 1; i < 3; ++i) EXPECT_EQ(rows[i]["params"][key], rows[0]["params"][key]) << key;
   EXPECT_NE(rows[1]["params"]["learning_rate"], rows[2]["params"]["learning_rate"]);
   for (const auto& row : rows) EXPECT_EQ(row["state"], "COMPLETE") << row.dump();

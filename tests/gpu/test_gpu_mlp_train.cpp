@@ -4,9 +4,11 @@
 // in target units (regression, noise sd 1) and 5e-3 in probability, per-epoch losses to 2e-3
 // relative, and the best epoch exactly (the chosen data sets have a > 2% margin at the best
 // epoch, measured on the CPU). A batch of K and K single runs use different GEMM batch counts,
-// so they are held to 1e-4 + 1e-3 relative on weights after a few epochs.
+// so they are held to 1e-4 + 1e-3 relative on weights after a few epochs; a mixed-width batch
+// (grouped GEMMs) is held to the same tolerance against its trials' single runs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -240,19 +242,66 @@ TEST(GpuMlpTrain, NoCudaMallocOnceTrainingStarts) {
   EXPECT_EQ(pool.stats().cuda_malloc_calls, before);
 }
 
+TEST(GpuMlpTrain, MixedWidthBatchMatchesSingleRuns) {
+  TABPILOT_REQUIRE_GPU();
+  const RawData raw = raw_regression(1000, 300, 10, 5);
+  const MlpTrainData data = raw.view(10);
+  MlpTrainOptions o;
+  o.max_epochs = 4;
+  auto specs = four_trials();
+  const int widths[] = {16, 48, 32, 64};
+  for (int k = 0; k < 4; ++k) specs[k].width = widths[k];
+  std::vector<int> reported;  // on_epoch sees the caller's trial indices
+  o.on_epoch = [&reported](int trial, int epoch, double) {
+    if (epoch == 1) reported.push_back(trial);
+    return std::string();
+  };
+  MlpTrainStats stats;
+  const auto batch = train_mlp_batch_cuda(specs, data, o, &stats);
+  ASSERT_EQ(batch.size(), 4u);
+  EXPECT_EQ(stats.cuda_mallocs_in_loop, 0u);
+  std::sort(reported.begin(), reported.end());
+  EXPECT_EQ(reported, (std::vector<int>{0, 1, 2, 3}));
+  o.on_epoch = nullptr;
+  for (int k = 0; k < 4; ++k) {
+    ASSERT_EQ(batch[k].w.size(), 3u);
+    EXPECT_EQ(batch[k].w[0].size(), static_cast<size_t>(widths[k]) * 10) << "trial " << k;
+    EXPECT_EQ(batch[k].w[1].size(), static_cast<size_t>(widths[k]) * widths[k]);
+    EXPECT_EQ(batch[k].w[2].size(), static_cast<size_t>(widths[k]));
+    const MlpTrialResult single = train_mlp_cuda(specs[k], data, o);
+    expect_same_trial(batch[k], single, ("trial " + std::to_string(k)).c_str());
+    for (size_t e = 0; e < single.losses.size(); ++e)
+      EXPECT_NEAR(batch[k].losses[e], single.losses[e], 2e-3 * single.losses[e]);
+  }
+  // Early stopping inside a mixed batch: trial 2 (width 32) overfits 400 rows and stops alone.
+  const RawData small = raw_regression(400, 400, 10, 9);
+  MlpTrainOptions es;
+  es.max_epochs = 12;
+  es.patience = 2;
+  specs[2].learning_rate = 3e-2f;
+  const auto stopped = train_mlp_batch_cuda(specs, small.view(10), es);
+  for (int k = 0; k < 4; ++k)
+    expect_same_trial(stopped[k], train_mlp_cuda(specs[k], small.view(10), es),
+                      ("early-stopping trial " + std::to_string(k)).c_str());
+}
+
 TEST(GpuMlpTrain, RejectsTrialsOfDifferentShapesWithTheReason) {
   TABPILOT_REQUIRE_GPU();
   const RawData raw = raw_regression(100, 0, 4, 1);
   auto specs = four_trials();
-  specs[2].width = 64;
+  specs[2].batch_size = 64;
+  specs[3].width = 64;  // widths may differ: not the reason
   try {
     train_mlp_batch_cuda(specs, raw.view(4), MlpTrainOptions{});
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
     const std::string m = e.what();
-    EXPECT_NE(m.find("trial 2 has width 64 but trial 0 has 48"), std::string::npos) << m;
+    EXPECT_NE(m.find("trial 2 has batch_size 64 but trial 0 has 128"), std::string::npos) << m;
     EXPECT_NE(m.find("split the trials by shape"), std::string::npos) << m;
   }
+  specs = four_trials();
+  specs[1].num_hidden = 3;
+  EXPECT_THROW(train_mlp_batch_cuda(specs, raw.view(4), MlpTrainOptions{}), InputError);
 }
 
 // Runs everywhere: without a GPU, asking for CUDA trains on the CPU and says why.

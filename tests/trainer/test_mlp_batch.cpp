@@ -1,6 +1,6 @@
-// fit_mlp_batch: K trials that share their shapes. Off the GPU a batch is K ordinary fits, so
-// it must equal them bit for bit; mismatched shapes are refused. (The GPU batch is held
-// against the CPU in tests/gpu.)
+// fit_mlp_batch: K trials that share num_layers, batch_size, max_epochs and patience (widths
+// may differ). Off the GPU a batch is K ordinary fits, so it must equal them bit for bit;
+// mismatched shared keys are refused. (The GPU batch is held against the CPU in tests/gpu.)
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -42,25 +42,31 @@ std::vector<Params> three_trials() {
   return out;
 }
 
-TEST(MlpBatch, OffTheGpuABatchIsKOrdinaryFitsBitForBit) {
-  Wave train = wave(400, 1), valid = wave(100, 2);
-  FitData data{train.x.view(), &train.y, valid.x.view(), &valid.y, Task::kRegression, 1};
-  auto params = three_trials();
-  std::vector<uint64_t> seeds = {5, 6, 7};
-  FitContext ctx;
-  auto batch = fit_mlp_batch(data, params, seeds, ctx);
-  ASSERT_EQ(batch.size(), 3u);
-  for (size_t i = 0; i < 3; ++i) {
+// Each batch trial against the same trial fitted alone: the same predictions, bit for bit.
+void expect_batch_equals_single_fits(const FitData& data, const std::vector<Params>& params,
+                                     const std::vector<uint64_t>& seeds, const Matrix& probe) {
+  auto batch = fit_mlp_batch(data, params, seeds, FitContext{});
+  ASSERT_EQ(batch.size(), params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
     ASSERT_TRUE(batch[i].learner) << batch[i].error;
     auto single = make_learner("mlp");
     FitContext c;
     c.seed = seeds[i];
     single->fit(data, params[i], c);
     std::vector<float> a, b;
-    batch[i].learner->predict(valid.x.view(), a);
-    single->predict(valid.x.view(), b);
+    batch[i].learner->predict(probe.view(), a);
+    single->predict(probe.view(), b);
     EXPECT_EQ(a, b) << "trial " << i;
   }
+}
+
+TEST(MlpBatch, OffTheGpuABatchIsKOrdinaryFitsBitForBit) {
+  Wave train = wave(400, 1), valid = wave(100, 2);
+  FitData data{train.x.view(), &train.y, valid.x.view(), &valid.y, Task::kRegression, 1};
+  auto params = three_trials();
+  std::vector<uint64_t> seeds = {5, 6, 7};
+  expect_batch_equals_single_fits(data, params, seeds, valid.x);
+  auto batch = fit_mlp_batch(data, params, seeds, FitContext{});
   // Different learning rates really give different models.
   std::vector<float> p0, p1;
   batch[0].learner->predict(valid.x.view(), p0);
@@ -68,17 +74,40 @@ TEST(MlpBatch, OffTheGpuABatchIsKOrdinaryFitsBitForBit) {
   EXPECT_NE(p0, p1);
 }
 
+TEST(MlpBatch, MixedWidthsAreAcceptedAndEachTrialEqualsItsSingleFit) {
+  Wave train = wave(300, 3), valid = wave(80, 4);
+  FitData data{train.x.view(), &train.y, valid.x.view(), &valid.y, Task::kRegression, 1};
+  auto params = three_trials();
+  for (size_t i = 0; i < params.size(); ++i) {
+    params[i]["width"] = std::vector<int>{16, 48, 24}[i];
+    params[i]["max_epochs"] = 6;
+  }
+  expect_batch_equals_single_fits(data, params, {8, 9, 10}, valid.x);
+  // The width really is per trial: the wider the model, the more bytes it serializes to.
+  auto batch = fit_mlp_batch(data, params, {8, 9, 10}, FitContext{});
+  for (const auto& r : batch) ASSERT_TRUE(r.learner) << r.error;
+  const size_t b16 = batch[0].learner->serialize().size();
+  const size_t b48 = batch[1].learner->serialize().size();
+  const size_t b24 = batch[2].learner->serialize().size();
+  EXPECT_LT(b16, b24);
+  EXPECT_LT(b24, b48);
+}
+
 TEST(MlpBatch, MismatchedShapesAreRefusedNamingTheParameter) {
   Wave train = wave(50, 1);
   FitData data{train.x.view(), &train.y, MatrixView{}, nullptr, Task::kRegression, 1};
   auto params = three_trials();
-  params[2]["width"] = 64;
+  params[2]["batch_size"] = "128";
   try {
     fit_mlp_batch(data, params, {1, 2, 3}, FitContext{});
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("width"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("trial 2 has batch_size"), std::string::npos)
+        << e.what();
   }
+  params = three_trials();
+  params[1]["num_layers"] = 3;
+  EXPECT_THROW(fit_mlp_batch(data, params, {1, 2, 3}, FitContext{}), InputError);
   EXPECT_THROW(fit_mlp_batch(data, three_trials(), {1, 2}, FitContext{}), std::invalid_argument);
 }
 
