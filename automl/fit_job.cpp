@@ -4,6 +4,8 @@
 // Running the trials themselves is in fit_trials.cpp.
 #include "tabpilot/automl/fit_job_internal.h"
 
+#include <malloc.h>  // for malloc_trim
+
 namespace tabpilot::fit_detail {
 namespace {
 
@@ -77,6 +79,9 @@ void FitJob::analyse() {
   timings_["ingest_seconds"] = std::chrono::duration<double>(Clock::now() - r0).count();
   timings_["ingest_rows"] = table_.num_rows;
   timings_["ingest_bytes"] = fs::file_size(config_.train_path);
+  // The reader's scratch (spans for every field) is freed now; hand it back to the system
+  // rather than let the allocator keep it for the rest of the job.
+  ::malloc_trim(0);
   int ti = table_.find(config_.target);
   if (ti < 0)
     throw InputError(unknown_target_message(config_.train_path, config_.target, table_.names()));

@@ -3,6 +3,8 @@
 // MLP trials on a slot, scoring them, and keeping the best pipeline so far.
 #include "tabpilot/automl/fit_job_internal.h"
 
+#include <malloc.h>  // for malloc_trim
+
 namespace tabpilot::fit_detail {
 
 std::optional<TrialTicket> FitJob::ask() {
@@ -29,15 +31,20 @@ std::optional<TrialTicket> FitJob::ask() {
 
 std::shared_ptr<Prepared> FitJob::prepared(size_t recipe, size_t fold, const FeatureRecipe& r) {
   std::shared_ptr<Prepared> held;
+  bool evicted = false;
   {
     std::lock_guard<std::mutex> lock(prepared_mutex_);
     const size_t key = recipe * splits_.size() + fold;
     if (keep_one_recipe_)
       for (size_t i = 0; i < prepared_.size(); ++i)
-        if (i != key && prepared_[i] && prepared_[i].use_count() == 1) prepared_[i].reset();
+        if (i != key && prepared_[i] && prepared_[i].use_count() == 1) {
+          prepared_[i].reset();
+          evicted = true;
+        }
     if (!prepared_[key]) prepared_[key] = std::make_shared<Prepared>();
     held = prepared_[key];
   }
+  if (evicted) ::malloc_trim(0);  // give the evicted features' pages back to the system
   Prepared& p = *held;
   std::call_once(p.once, [&] {
     auto t0 = Clock::now();
