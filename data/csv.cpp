@@ -293,7 +293,33 @@ class Tokenizer {
 
 }  // namespace
 
+namespace {
+
+// The pages of a read-only file mapping below `upto` that are fully converted: dropped from
+// memory (MADV_DONTNEED re-reads them from the file if a late retype needs them again), so
+// the file's text and the growing table are not resident together.
+void release_mapped_text(std::string_view text, size_t upto, size_t& released) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const auto base = reinterpret_cast<uintptr_t>(text.data());
+  const uintptr_t from = (base + released + page - 1) / page * page;
+  const uintptr_t to = (base + upto) / page * page;
+  if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+  released = upto;
+}
+
+Table parse_text(std::string_view text, const std::string& source_name, const CsvOptions& options,
+                 bool text_is_file_mapping);
+
+}  // namespace
+
 Table parse_csv(std::string_view text, const std::string& source_name, const CsvOptions& options) {
+  return parse_text(text, source_name, options, false);
+}
+
+namespace {
+
+Table parse_text(std::string_view text, const std::string& source_name, const CsvOptions& options,
+                 bool text_is_file_mapping) {
   if (text.size() >= 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0) {
     text.remove_prefix(3);  // offsets stay relative to the text after the BOM
   }
@@ -403,13 +429,22 @@ Table parse_csv(std::string_view text, const std::string& source_name, const Csv
   // bench file 16 KiB read ~15% faster than 256 KiB, which only fits L2).
   const size_t rows = table.num_rows;
   const size_t block = std::max<size_t>(16, (size_t{16} << 10) / (text.size() / rows + 1));
+  size_t released = 0;
+  constexpr size_t kReleaseStep = size_t{32} << 20;
   for (size_t end = std::min(block, rows);; end = std::min(end + block, rows)) {
     for (detail::ColumnBuilder& b : builders) b.add_rows(end);
     if (end == rows) break;
+    if (text_is_file_mapping) {
+      const uint64_t next = matrix.get()[end * cols] >> detail::kSpanLengthBits;
+      if (next < text.size() && next >= released + kReleaseStep)
+        release_mapped_text(text, next, released);
+    }
   }
   for (detail::ColumnBuilder& b : builders) table.columns.push_back(b.finish());
   return table;
 }
+
+}  // namespace
 
 Table read_csv(const std::string& path, const CsvOptions& options) {
   std::error_code ec;
@@ -433,7 +468,8 @@ Table read_csv(const std::string& path, const CsvOptions& options) {
     ::close(fd);
     std::unique_ptr<void, std::function<void(void*)>> unmap(mapped,
                                                             [size](void* p) { ::munmap(p, size); });
-    return parse_csv(std::string_view(static_cast<const char*>(mapped), size), path, options);
+    return parse_text(std::string_view(static_cast<const char*>(mapped), size), path, options,
+                      /*text_is_file_mapping=*/true);
   }
   // Not mappable (a pipe, some network file systems): read it instead.
   std::unique_ptr<char[]> buffer(new char[size]);

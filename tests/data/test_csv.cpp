@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "support/test_paths.h"
@@ -223,6 +225,42 @@ TEST(Csv, WriteThenReadRoundTrips) {
     }
   }
   EXPECT_EQ(u.columns[0].numeric[0], 0.1f);
+}
+
+}  // namespace
+}  // namespace tabpilot
+
+namespace tabpilot {
+namespace {
+
+// A file larger than the reader's 32 MB release step: converted text pages of the mapping
+// are dropped while reading, and a column that turns out not to be numeric in its last row
+// must still re-read every earlier value correctly from the file.
+TEST(Csv, LargeMappedFileRetypesLateFromReleasedPages) {
+  auto path = testing::scratch_dir("csv-large") / "big.csv";
+  const size_t rows = 1200000;  // ~40 MB
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "id_like,x,label,note\n";
+    std::string line;
+    for (size_t i = 0; i < rows; ++i) {
+      line = "r" + std::to_string(i % 1000) + "," + std::to_string(i % 977) + ".25,";
+      line += (i + 1 == rows) ? "late-word" : std::to_string(i % 7);
+      out << line << ",some padding to make the file larger\n";
+    }
+  }
+  ASSERT_GT(std::filesystem::file_size(path), size_t{33} << 20);
+  Table t = read_csv(path.string());
+  ASSERT_EQ(t.num_rows, rows);
+  const Column& x = t.at("x");
+  ASSERT_EQ(x.type, ColumnType::kNumeric);
+  EXPECT_FLOAT_EQ(x.numeric[0], 0.25f);
+  EXPECT_FLOAT_EQ(x.numeric[rows - 1], float((rows - 1) % 977) + 0.25f);
+  const Column& label = t.at("label");
+  ASSERT_EQ(label.type, ColumnType::kCategorical);  // retyped by its last row
+  for (size_t i : {size_t{0}, size_t{12345}, rows / 2, rows - 2})
+    EXPECT_EQ(label.value_string(i), std::to_string(i % 7)) << "row " << i;
+  EXPECT_EQ(label.value_string(rows - 1), "late-word");
 }
 
 }  // namespace
