@@ -77,23 +77,53 @@ class Booster {
 };
 
 // XGBoost wants contiguous rows; views with padding are copied once.
-DMatrix make_dmatrix(MatrixView x, const std::vector<float>* y, int threads) {
+// A QuantileDMatrix straight from our float matrix: XGBoost bins the values while reading
+// them through a one-batch iterator, so it never holds a second copy of the data (a DMatrix
+// from XGDMatrixCreateFromMat keeps a CSR copy, 8 bytes per value). `ref` (the training
+// matrix) gives the validation matrix the training matrix's bins.
+struct OneBatchIter {
+  MatrixView x;
+  const std::vector<float>* y = nullptr;
+  DMatrixHandle proxy = nullptr;
+  bool served = false;
+  std::string array_interface;
+};
+
+void one_batch_reset(DataIterHandle handle) { static_cast<OneBatchIter*>(handle)->served = false; }
+
+int one_batch_next(DataIterHandle handle) {
+  auto* it = static_cast<OneBatchIter*>(handle);
+  if (it->served) return 0;
+  const MatrixView& x = it->x;
+  it->array_interface =
+      "{\"data\": [" + std::to_string(reinterpret_cast<uintptr_t>(x.data)) +
+      ", true], \"shape\": [" + std::to_string(x.rows) + ", " + std::to_string(x.cols) +
+      "], \"strides\": [" + std::to_string(x.stride * sizeof(float)) + ", " +
+      std::to_string(sizeof(float)) + "], \"typestr\": \"<f4\", \"version\": 3}";
+  if (XGProxyDMatrixSetDataDense(it->proxy, it->array_interface.c_str()) != 0) return -1;
+  if (it->y && XGDMatrixSetFloatInfo(it->proxy, "label", it->y->data(), it->y->size()) != 0)
+    return -1;
+  it->served = true;
+  return 1;
+}
+
+DMatrix make_quantile_dmatrix(MatrixView x, const std::vector<float>* y, int threads,
+                              const std::string& max_bin, DMatrixHandle ref) {
   if (!x.device.is_cpu())
     throw std::invalid_argument("xgboost learner expects a host matrix, got one on " +
                                 x.device.str());
-  std::vector<float> packed;
-  const float* data = x.data;
-  if (x.stride != x.cols && x.rows > 0) {
-    packed.resize(x.rows * x.cols);
-    for (size_t r = 0; r < x.rows; ++r)
-      std::memcpy(packed.data() + r * x.cols, x.row(r), x.cols * sizeof(float));
-    data = packed.data();
-  }
+  DMatrix proxy;
+  check(XGProxyDMatrixCreate(proxy.out()), "creating proxy DMatrix");
+  OneBatchIter it;
+  it.x = x;
+  it.y = y;
+  it.proxy = proxy.get();
+  const std::string config = "{\"missing\": NaN, \"nthread\": " + std::to_string(threads) +
+                             ", \"max_bin\": " + max_bin + "}";
   DMatrix m;
-  check(XGDMatrixCreateFromMat_omp(data, x.rows, x.cols, std::numeric_limits<float>::quiet_NaN(),
-                                   m.out(), threads),
-        "creating DMatrix");
-  if (y) check(XGDMatrixSetFloatInfo(m.get(), "label", y->data(), y->size()), "setting labels");
+  check(XGQuantileDMatrixCreateFromCallback(&it, proxy.get(), ref, one_batch_reset,
+                                            one_batch_next, config.c_str(), m.out()),
+        "creating QuantileDMatrix");
   return m;
 }
 
@@ -163,9 +193,11 @@ class XGBoostLearner final : public Learner {
     const int threads = std::max(1, ctx.threads);
     const bool has_valid = data.x_valid.rows > 0;
 
-    DMatrix dtrain = make_dmatrix(data.x_train, data.y_train, threads);
+    const std::string max_bin = p.at("max_bin").get<std::string>();
+    DMatrix dtrain = make_quantile_dmatrix(data.x_train, data.y_train, threads, max_bin, nullptr);
     DMatrix dvalid;
-    if (has_valid) dvalid = make_dmatrix(data.x_valid, data.y_valid, threads);
+    if (has_valid)
+      dvalid = make_quantile_dmatrix(data.x_valid, data.y_valid, threads, max_bin, dtrain.get());
 
     Booster b;
     DMatrixHandle cache[2] = {dtrain.get(), has_valid ? dvalid.get() : nullptr};
