@@ -37,10 +37,11 @@ std::vector<CandidateDefinition> generate_candidates(const DataProfile& profile,
   FeatureRecipe trees_onehot = trees;
   trees_onehot.categorical = FeatureRecipe::Categorical::kOneHot;
   FeatureRecipe standard;  // linear models and MLPs want centred, scaled inputs
-  // Large data: at most 20 one-hot columns per categorical column, so the dense matrix of a
-  // million rows stays a few hundred MB.
+  // Large data: at most 10 one-hot columns per categorical column (the rest go to the
+  // `__other__` slot), so the dense matrix of a million rows stays a few hundred MB; the
+  // tree candidate keeps every category through its ordinal codes.
   const bool large = train_rows > 200000;
-  if (large) standard.max_one_hot = 20;
+  if (large) standard.max_one_hot = 10;
   FeatureRecipe robust = standard;
   robust.scaling = FeatureRecipe::Scaling::kRobust;
 
