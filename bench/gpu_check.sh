@@ -79,6 +79,19 @@ else
   FAILED=1
 fi
 
+# ---- our CUDA path against PyTorch on this GPU ------------------------------------------
+# One MLP step (forward with our dropout mask, softmax-CE, gradients, one AdamW step) from
+# our kernels, recomputed by torch autograd and torch.optim.AdamW (the LibTorch inside this
+# machine's PyTorch).
+if [[ -x "$TESTS" ]] && python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  step torch_dump 60 env TABPILOT_TORCH_DUMP="$OUT/cuda_step_dump.json" "$TESTS" \
+    --gtest_filter='GpuTorchReference.*'
+  step torch_cuda_reference 60 python3 "$(dirname "$0")/torch_cuda_reference.py" \
+    "$OUT/cuda_step_dump.json" --out "$OUT/torch_cuda_reference.json"
+else
+  skip torch_cuda_reference "no test binary, or python3 torch with CUDA not available"
+fi
+
 # ---- benchmarks -------------------------------------------------------------------------
 shopt -s nullglob
 benches=("$BUILD_DIR"/bench/bench_gpu_*)
