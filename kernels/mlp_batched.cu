@@ -8,24 +8,25 @@
 #include <algorithm>
 #include <cub/block/block_reduce.cuh>
 
+#include "tabpilot/kernels/grid.cuh"
 #include "tabpilot/cuda/cuda_check.h"
 #include "tabpilot/kernels/mlp_batched_detail.h"
 
 namespace tabpilot::mlp_batched {
 namespace {
 
-constexpr unsigned kBlock = 256;
+using grid::kBlock;
+using grid::thread_count;
+using grid::thread_index;
+using grid::warp_max;
+using grid::warp_sum;
 constexpr unsigned kWarps = kBlock / 32;
 
+// At least one block (batched launches may cover zero rows), at most 2^20.
 unsigned grid_for(size_t n) {
   const size_t blocks = (n + kBlock - 1) / kBlock;
   return static_cast<unsigned>(std::min<size_t>(std::max<size_t>(blocks, 1), size_t{1} << 20));
 }
-
-__device__ inline size_t thread_index() {
-  return static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-}
-__device__ inline size_t thread_count() { return static_cast<size_t>(gridDim.x) * blockDim.x; }
 
 __global__ void gather_kernel(const float* __restrict__ x, const float* __restrict__ y,
                               const uint32_t* __restrict__ order, size_t n_total, size_t begin,
@@ -92,15 +93,6 @@ __global__ void mse_kernel(const float* __restrict__ out, const float* __restric
   if (!partials) return;
   const double total = Reduce(temp).Sum(acc);
   if (threadIdx.x == 0) partials[k * kMaxLossBlocks + blockIdx.x] = total;
-}
-
-__device__ inline float warp_max(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-__device__ inline float warp_sum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = __fadd_rn(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
 }
 
 // Per-trial softmax cross-entropy, one warp per row. grid (blocks, K).

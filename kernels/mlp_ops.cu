@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cub/block/block_reduce.cuh>
 
+#include "tabpilot/kernels/grid.cuh"
 #include "tabpilot/cuda/cublas_handle.h"
 #include "tabpilot/cuda/cuda_check.h"
 #include "tabpilot/cuda/memory_pool.h"
@@ -16,19 +17,14 @@
 namespace tabpilot {
 namespace {
 
-constexpr unsigned kBlock = 256;
+using grid::kBlock;
+using grid::grid_for;
+using grid::thread_count;
+using grid::thread_index;
+using grid::warp_max;
+using grid::warp_sum;
 constexpr unsigned kWarpsPerBlock = kBlock / 32;
 constexpr unsigned kMaxPartials = 1024;  // blocks in a reduction's first stage
-
-unsigned grid_for(size_t n) {
-  const size_t blocks = (n + kBlock - 1) / kBlock;
-  return static_cast<unsigned>(std::min<size_t>(blocks, size_t{1} << 21));
-}
-
-__device__ inline size_t thread_index() {
-  return static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-}
-__device__ inline size_t thread_count() { return static_cast<size_t>(gridDim.x) * blockDim.x; }
 
 MemoryPool& current_pool() {
   int ordinal = 0;
@@ -54,15 +50,6 @@ double finish_sum(DeviceBuffer<double>& partials, unsigned count, StreamHandle s
   double total = 0.0;
   copy_to_host(&total, partials.data() + count, sizeof(double), stream);
   return total;
-}
-
-__device__ inline float warp_max(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-__device__ inline float warp_sum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = __fadd_rn(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
 }
 
 // Per-block sum of one value per warp, in warp order; thread 0 writes it.

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "tabpilot/kernels/grid.cuh"
 #include "tabpilot/common/error.h"
 #include "tabpilot/cuda/cuda_check.h"
 #include "tabpilot/kernels/date_parts.h"
@@ -19,18 +20,13 @@
 namespace tabpilot {
 namespace {
 
-constexpr unsigned kBlock = 256;
+using grid::kBlock;
+using grid::grid_for;
+using grid::thread_count;
+using grid::thread_index;
+using grid::warp_max;
+using grid::warp_sum;
 constexpr double kPi = 3.14159265358979323846;
-
-unsigned grid_for(size_t n) {
-  const size_t blocks = (n + kBlock - 1) / kBlock;
-  return static_cast<unsigned>(std::min<size_t>(blocks, size_t{1} << 21));
-}
-
-__device__ inline size_t thread_index() {
-  return static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-}
-__device__ inline size_t thread_count() { return static_cast<size_t>(gridDim.x) * blockDim.x; }
 
 __global__ void impute_scale_kernel(const float* __restrict__ in, size_t rows, float fill,
                                     float center, float inv_scale, float* __restrict__ out,
