@@ -2,29 +2,47 @@
 // 1 internal failure, 2 bad input or usage (one line on stderr saying what and where).
 #include <CLI/CLI.hpp>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
+#include "commands.h"
 #include "tabpilot/automl/job.h"
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/log.h"
+#include "tabpilot/report/reports.h"
 
 using namespace tabpilot;
+using tabpilot::app::kExitBadInput;
+using tabpilot::app::kExitFailure;
 
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitBadInput = 2;
+std::atomic<bool> g_stop_requested{false};
 
-int cmd_fit(const JobConfig& config) {
+extern "C" void request_stop(int) { g_stop_requested.store(true); }
+
+int cmd_fit(JobConfig config) {
+  // Ctrl-C / SIGTERM: tuning stops, the best model so far is written, the job ends Stopped.
+  config.cancel = &g_stop_requested;
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+  config.on_analysis_written = [](const std::string& dir) { write_data_exploration_report(dir); };
   JobResult r = run_fit(config);
-  if (r.status != "Completed") {
+  try {
+    write_job_reports(r.job_dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tabpilot: warning: reports not written: %s\n", e.what());
+  }
+  if (r.status != "Completed" && r.status != "Stopped") {
     std::fprintf(stderr, "tabpilot: job failed: %s (see %s/job.json)\n", r.failure_reason.c_str(),
                  r.job_dir.c_str());
     return kExitFailure;
   }
-  std::printf("job %s completed: best candidate %s, validation objective %.6g\n", r.job_dir.c_str(),
-              r.best_candidate.c_str(), r.best_objective.value_or(0.0));
+  std::printf("job %s %s: best candidate %s, validation objective %.6g\n", r.job_dir.c_str(),
+              r.status == "Stopped" ? "stopped early" : "completed", r.best_candidate.c_str(),
+              r.best_objective.value_or(0.0));
   return 0;
 }
 
@@ -67,6 +85,14 @@ int main(int argc, char** argv) {
                   "where trials run: auto (every core + every visible GPU), cpu, or gpu (GPU "
                   "slots only)")->capture_default_str();
   fit->add_flag("--force", config.overwrite, "replace an existing job folder of the same name");
+  fit->add_option("--sampler", config.sampler, "tpe (Bayesian) or random")->capture_default_str();
+  fit->add_flag("--no-prune", [&](int64_t) { config.prune = false; },
+                "never stop a trial early (asynchronous successive halving is on by default)");
+  fit->add_option("--slots-per-gpu", config.slots_per_gpu, "concurrent trials per visible GPU")
+      ->capture_default_str();
+  fit->add_option("--ensemble-rounds", config.ensemble_rounds,
+                  "greedy ensemble selection over the best trials (0: the best single trial)")
+      ->capture_default_str();
 
   std::string job_dir;
   auto* describe = app.add_subcommand("describe", "print job.json (DescribeAutoMLJob-like)");
@@ -85,6 +111,12 @@ int main(int argc, char** argv) {
   predict->add_option("job", job_dir, "job folder (or its model/ folder)")->required();
   predict->add_option("input", input, "CSV with the feature columns (target optional)")->required();
   predict->add_option("-o,--output", output, "output CSV (default: stdout)");
+
+  app::Commands commands;
+  app::add_train_command(app, commands);
+  app::add_serve_command(app, commands);
+  app::add_monitor_command(app, commands);
+  app::add_report_commands(app, commands);
 
   try {
     app.parse(argc, argv);
@@ -122,6 +154,8 @@ int main(int argc, char** argv) {
       predict_csv(job_dir, input, output);
       return 0;
     }
+    for (const auto& c : commands)
+      if (c.sub && c.sub->parsed()) return c.run();
   } catch (const InputError& e) {
     std::fprintf(stderr, "tabpilot: %s\n", e.what());
     return kExitBadInput;

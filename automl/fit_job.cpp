@@ -42,12 +42,27 @@ std::string unknown_target_message(const std::string& path, const std::string& t
 
 JobResult FitJob::run() {
   analyse();  // throws InputError before anything is written
-  create_folder();
+  if (resuming_) {
+    open_resumed_store();
+  } else {
+    create_folder();
+  }
+  start_watcher();
   try {
     write_analysis();
+    if (config_.on_analysis_written) {
+      try {
+        config_.on_analysis_written(job_dir_.string());
+      } catch (const std::exception& e) {
+        log::warn(std::string("data exploration report not written: ") + e.what());
+      }
+    }
     tune();
-    return finish();
+    JobResult r = finish();
+    stop_watcher();
+    return r;
   } catch (const std::exception& e) {
+    stop_watcher();
     return fail(e.what());
   }
 }
@@ -62,15 +77,21 @@ void FitJob::analyse() {
     throw InputError("--device must be auto, cpu or gpu, got '" + config_.device + "'");
   if (config_.device == "gpu" && cuda_devices().empty())
     throw InputError("--device gpu: no GPU is visible (" + describe_compute() + ")");
+  make_sampler(config_.sampler);  // an unknown name is an InputError before anything is written
+  if (config_.slots_per_gpu < 1) throw InputError("--slots-per-gpu must be at least 1");
   if (!(config_.validation_fraction > 0 && config_.validation_fraction < 1))
     throw InputError("--validation-fraction must be between 0 and 1");
   name_ = config_.name.empty() ? timestamped_name(fs::path(config_.train_path).stem().string())
                                : config_.name;
   job_dir_ = fs::path(config_.output_dir) / name_;
-  if (fs::exists(job_dir_ / "job.json") && !config_.overwrite)
-    throw InputError(job_dir_.string() +
-                     ": a job with this name exists already (choose "
-                     "another --name, or --force to replace it)");
+  if (fs::exists(job_dir_ / "job.json") && !config_.overwrite) {
+    nlohmann::json job = read_json(job_dir_ / "job.json");
+    if (!can_resume(job))
+      throw InputError(job_dir_.string() + ": a job with this name exists already (status " +
+                       job.value("AutoMLJobStatus", std::string("unknown")) +
+                       "; choose another --name, or --force to replace it)");
+    resuming_ = true;
+  }
 
   CsvOptions options;
   options.never_id = {config_.target};
@@ -79,6 +100,7 @@ void FitJob::analyse() {
   timings_["ingest_seconds"] = std::chrono::duration<double>(Clock::now() - r0).count();
   timings_["ingest_rows"] = table_.num_rows;
   timings_["ingest_bytes"] = fs::file_size(config_.train_path);
+  train_sha256_ = sha256_file(config_.train_path);
   // The reader's scratch (spans for every field) is freed now; hand it back to the system
   // rather than let the allocator keep it for the rest of the job.
   ::malloc_trim(0);
@@ -170,7 +192,7 @@ void FitJob::write_analysis() {
   write_json_atomic(job_dir_ / kDataExplorationFile, j);
 }
 
-void FitJob::tune() {
+void FitJob::plan() {
   // Splits over the kept rows; stratified for classification.
   const std::vector<int> strat =
       is_classification(task_) ? encoded_.class_of_row : std::vector<int>{};
@@ -183,6 +205,17 @@ void FitJob::tune() {
   } else {
     splits_ = {holdout_split(table_.num_rows, config_.validation_fraction, config_.seed, strat)};
   }
+  // Every trial is validated on the same rows: all of them (out of fold) under CV, the hold-out
+  // rows otherwise. Their predictions are what ensemble selection combines.
+  valid_rows_.clear();
+  valid_pos_.assign(table_.num_rows, -1);
+  if (splits_.size() > 1) {
+    for (size_t r = 0; r < table_.num_rows; ++r) valid_rows_.push_back(r);
+  } else {
+    valid_rows_ = splits_[0].valid;
+  }
+  for (size_t i = 0; i < valid_rows_.size(); ++i) valid_pos_[valid_rows_[i]] = static_cast<int64_t>(i);
+  pool_limit_ = splits_[0].train.size() > kLargeRows ? 1 : kPoolSize;
   CandidateOptions copt;
   copt.learners = config_.learners;
   candidates_ = generate_candidates(profile_, task_, splits_[0].train.size(), copt);
@@ -195,9 +228,19 @@ void FitJob::tune() {
     if (it == recipe_keys_.end()) recipe_keys_.push_back(key);
   }
   prepared_.resize(recipe_keys_.size() * splits_.size());
+  spaces_.clear();
+  candidate_names_.clear();
+  for (const auto& c : candidates_) {
+    spaces_.push_back(&c.space);
+    candidate_names_.push_back(c.name);
+  }
   // Large data: keep the features of one recipe at a time (a few hundred MB each); a
   // recipe's features are recomputed when a trial needs them again.
   keep_one_recipe_ = splits_[0].train.size() > kLargeRows;
+}
+
+void FitJob::tune() {
+  plan();
   nlohmann::json defs = nlohmann::json::array();
   for (const auto& c : candidates_) defs.push_back(c.to_json());
   write_json_atomic(job_dir_ / kCandidatesFile, {{"job", name_},
@@ -215,19 +258,16 @@ void FitJob::tune() {
   // one single-threaded trial per core, which keeps every core busy.
   threads_ = threads;
   int per_trial = splits_[0].train.size() > kLargeRows ? threads : 1;
-  auto slots = cpu_slots(threads, per_trial);
-  // One more slot per visible GPU: learners with a CUDA path (the MLP) train there, the
-  // others fall back to the CPU and say why.
+  // Every visible GPU gets slots_per_gpu slots: learners with a CUDA path (the MLP) train
+  // there, the others fall back to the CPU and say why.
+  std::vector<Device> gpus;
+  if (config_.device != "cpu")
+    for (const auto& d : cuda_devices()) gpus.push_back(d.device);
+  if (config_.device == "gpu" && gpus.empty())
+    throw InputError("--device gpu: no GPU is visible (" + describe_compute() + ")");
+  auto slots = plan_slots(threads, per_trial, gpus, config_.slots_per_gpu, config_.device);
   size_t gpu_slots = 0;
-  if (config_.device != "cpu") {
-    if (config_.device == "gpu") slots.clear();
-    for (const auto& d : cuda_devices()) {
-      slots.push_back(Slot{static_cast<int>(slots.size()), d.device, per_trial});
-      ++gpu_slots;
-    }
-    if (slots.empty())
-      throw InputError("--device gpu: no GPU is visible (" + describe_compute() + ")");
-  }
+  for (const auto& sl : slots) gpu_slots += sl.device.is_cuda() ? 1 : 0;
   if (config_.progress)
     log::info(describe_compute() + "; " + std::to_string(slots.size() - gpu_slots) +
               " CPU trial slot(s) x " + std::to_string(per_trial) + " thread(s)" +
@@ -247,7 +287,20 @@ void FitJob::tune() {
   double per_trial_limit = config_.trial_time_limit_s > 0
                                ? config_.trial_time_limit_s
                                : std::max(10.0, config_.time_limit_s / 3);
-  sampler_ = make_sampler("random");
+  sampler_ = make_sampler(config_.sampler);
+  if (resuming_) {
+    load_pool_from_disk();
+    for (auto& t : store_->trials()) {
+      if (t.learner == kEnsembleCandidate) continue;
+      asked_ = std::max(asked_, trial_index_from_name(t.name) + 1);
+      if (t.state == TrialState::kWaiting) requeued_.push_back(t);
+      if (t.state != TrialState::kWaiting) ++finished_;
+    }
+    if (config_.progress)
+      log::info("resuming: " + std::to_string(finished_) + " trial(s) kept, " +
+                std::to_string(requeued_.size()) + " to run again, " +
+                std::to_string(static_cast<int>(prior_elapsed_)) + " s already spent");
+  }
   progress_ =
       std::make_unique<Progress>(config_.progress, config_.max_candidates, config_.time_limit_s);
   run_trials(
@@ -334,7 +387,21 @@ JobResult FitJob::finish() {
       reason += " within the time limit of " + nlohmann::json(config_.time_limit_s).dump() + " s";
     return fail(reason);
   }
-  if (config_.refit && splits_.size() == 1) {
+  bool ensembled = false;
+  if (!hard_stop_.should_stop()) {
+    try {
+      ensembled = build_ensemble();
+    } catch (const std::exception& e) {
+      ensemble_info_ = {{"used", false}, {"reason", std::string("failed: ") + e.what()}};
+    }
+  }
+  {
+    std::vector<float> pred = ensembled ? ensemble_pred_ : pool_.front().oof;
+    write_validation_predictions(pred);
+  }
+  if (ensembled) {
+    refit_info_ = {{"done", false}, {"reason", "the model is an ensemble of trial models"}};
+  } else if (config_.refit && splits_.size() == 1) {
     if (splits_[0].train.size() > kLargeRows) {
       // On large data 80% of the rows already train well, and a second full-size feature
       // matrix would double the job's peak memory.
@@ -350,8 +417,9 @@ JobResult FitJob::finish() {
   fs::remove_all(job_dir_ / kModelDir);
   fs::rename(model_tmp, job_dir_ / kModelDir);
   write_file_atomic(job_dir_ / kTrialsCsv, format_trials(list_trials(job_dir_.string()), "csv"));
-  status_ = "Completed";
-  secondary_ = time_limit_reached_                ? "MaxAutoMLJobRuntimeReached"
+  status_ = stopped_ ? "Stopped" : "Completed";
+  secondary_ = stopped_                           ? "Stopped"
+               : time_limit_reached_              ? "MaxAutoMLJobRuntimeReached"
                : asked_ >= config_.max_candidates ? "MaxCandidatesReached"
                                                   : "Completed";
   write_job_json();
@@ -395,6 +463,9 @@ void FitJob::write_job_json() {
   s.best_trial_id = best_ ? std::optional<int64_t>(best_id_) : std::nullopt;
   s.num_features = features_.size();
   s.train_rows = table_.num_rows;
+  s.train_sha256 = train_sha256_;
+  s.config = given_config_;
+  s.config.cv_folds = config_.cv_folds;
   nlohmann::json j = job_description(s, store_.get(), job_dir_);
   nlohmann::json t = timings_;
   if (t.contains("ingest_seconds") && t["ingest_seconds"].get<double>() > 0)
@@ -404,6 +475,7 @@ void FitJob::write_job_json() {
         t["transform_rows"].get<double>() / t["transform_seconds"].get<double>();
   j["tabpilot"]["timings"] = t;
   if (!refit_info_.is_null()) j["tabpilot"]["refit"] = refit_info_;
+  if (!ensemble_info_.is_null()) j["tabpilot"]["ensemble"] = ensemble_info_;
   store_->put_job(j);
   write_json_atomic(job_dir_ / kJobFile, j);
 }

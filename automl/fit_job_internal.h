@@ -8,13 +8,17 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <deque>
 #include <thread>
 
 #include "tabpilot/automl/candidates.h"
+#include "tabpilot/automl/ensemble.h"
 #include "tabpilot/automl/job.h"
 #include "tabpilot/automl/job_folder.h"
 #include "tabpilot/automl/labels.h"
 #include "tabpilot/automl/progress.h"
+#include "tabpilot/automl/reproduce.h"
+#include "tabpilot/automl/validation_predictions.h"
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/files.h"
 #include "tabpilot/common/log.h"
@@ -26,6 +30,7 @@
 #include "tabpilot/trainer/metrics.h"
 #include "tabpilot/trainer/mlp_batch.h"
 #include "tabpilot/trainer/pipeline.h"
+#include "tabpilot/tuner/pruner.h"
 #include "tabpilot/tuner/sampler.h"
 #include "tabpilot/tuner/scheduler.h"
 
@@ -37,6 +42,14 @@ constexpr size_t kMinRows = 20;
 // Above this many training rows, memory rules: one trial at a time with every core, and the
 // features of one recipe kept at a time.
 constexpr size_t kLargeRows = 200000;
+// Trials whose models are kept (in memory and under <job>/trials/) for ensemble selection and
+// resume; on large data only the best one.
+constexpr size_t kPoolSize = 20;
+inline constexpr const char* kTrialsDir = "trials";
+inline constexpr const char* kEnsembleCandidate = "ensemble";
+
+// A trial's index from its name ("dpp1-xgboost-007" -> 6), -1 when it has none.
+int trial_index_from_name(const std::string& name);
 
 // Features of one (recipe, fold): fitted on the fold's training rows only.
 struct Prepared {
@@ -55,9 +68,14 @@ inline uint64_t mix_seed(uint64_t a, uint64_t b) {
 
 class FitJob {
  public:
-  explicit FitJob(const JobConfig& c) : config_(c), start_(Clock::now()) {}
+  explicit FitJob(const JobConfig& c) : config_(c), given_config_(c), start_(Clock::now()) {}
+  ~FitJob() { stop_watcher(); }
 
   JobResult run();
+
+  // Re-runs one trial of an existing job (reproduce.cpp): the job's own analysis, split and
+  // features, the trial's hyperparameters and seed, nothing written.
+  ReproducedTrial reproduce(const std::string& job_dir, const std::string& trial_name);
 
  private:
   // ---- 1. analysis -------------------------------------------------------------------
@@ -69,6 +87,7 @@ class FitJob {
   void write_analysis();
 
   // ---- 3. candidates and tuning ------------------------------------------------------
+  void plan();  // splits, validation rows, candidates, feature recipes
   void tune();
 
   std::optional<TrialTicket> ask();
@@ -90,12 +109,18 @@ class FitJob {
     uint64_t seed = 0;
     std::vector<PipelineMember> members;
     std::map<std::string, double> valid_sum, train_sum;
+    std::vector<float> oof;  // predictions on valid_rows_ (out-of-fold under CV)
     nlohmann::json fold_objectives = nlohmann::json::array();
     nlohmann::json fit_infos = nlohmann::json::array();
     double fit_seconds = 0, predict_seconds = 0;
     size_t predicted_rows = 0;
     std::string error;
+    std::string pruned;  // why the pruner stopped it
   };
+
+  // ctx.report of a single trial: records the learning curve and asks the pruner at rungs.
+  // Returns false (stop training) when the trial is pruned, with the reason in `pruned`.
+  bool report_step(int64_t id, size_t fold, int step, double value, std::string& pruned);
 
   int batch_size_for(const CandidateDefinition& cand, const Slot& slot) const;
 
@@ -105,7 +130,7 @@ class FitJob {
 
   // Validation and train metrics of one fitted member; adds it to the run.
   void evaluate(TrialRun& r, std::unique_ptr<Learner> learner, const Prepared& p,
-                const CandidateDefinition& cand, double fit_seconds);
+                const CandidateDefinition& cand, double fit_seconds, size_t fold);
 
   void run_trial(const TrialTicket& t, const Slot& slot, const StopToken& stop);
 
@@ -118,9 +143,41 @@ class FitJob {
 
   void offer_best(int64_t id, const std::string& name, size_t cand_index, const Params& params,
                   uint64_t trial_seed, const nlohmann::json& fit_infos, double fit_seconds,
-                  double objective, std::vector<PipelineMember> members);
+                  double objective, std::vector<PipelineMember> members, std::vector<float> oof);
 
   void fail_trial(int64_t id, const std::string& reason);
+
+  // ---- the pool of best trials (fit_pool.cpp) ------------------------------------------
+  struct PoolEntry {
+    int64_t id = 0;
+    std::string name;
+    size_t cand = 0;
+    double objective = 0;
+    std::shared_ptr<Pipeline> pipeline;
+    std::vector<float> oof;
+    Params params;
+    uint64_t seed = 0;
+    nlohmann::json fit_info;
+    double fit_seconds = 0;
+  };
+  std::shared_ptr<Pipeline> make_pipeline(const std::string& candidate,
+                                          std::vector<PipelineMember> members) const;
+  void save_trial_dir(const PoolEntry& e) const;
+  void load_pool_from_disk();
+  void adopt_best_locked();  // best_* fields from pool_.front(); best_mutex_ held
+  // Greedy selection over the pool's validation predictions; replaces best_ by the ensemble
+  // when it scores better than the best trial alone (recorded as a trial of its own).
+  bool build_ensemble();
+  void write_validation_predictions(const std::vector<float>& pred);
+
+  // ---- resume (fit_resume.cpp) ----------------------------------------------------------
+  // An InProgress job folder of the same name and configuration is resumed rather than
+  // refused: completed trials kept, trials that were running are run again, the time already
+  // spent counts against the limit.
+  bool can_resume(const nlohmann::json& job);
+  void open_resumed_store();
+  void start_watcher();  // external cancel + the elapsed-time heartbeat
+  void stop_watcher();
 
   // ---- 4. refit ----------------------------------------------------------------------
   // The best trial trained on 80% of the rows; the same candidate and hyperparameters, with
@@ -137,6 +194,7 @@ class FitJob {
   void write_job_json();
 
   JobConfig config_;
+  JobConfig given_config_;  // as the user gave it (config_.cv_folds is resolved later)
   Clock::time_point start_;
   double creation_time_ = unix_now();
   std::string name_;
@@ -160,6 +218,9 @@ class FitJob {
   std::mutex prepared_mutex_;
   bool keep_one_recipe_ = false;
   std::unique_ptr<Sampler> sampler_;
+  std::vector<const SearchSpace*> spaces_;  // of candidates_, for the sampler
+  std::vector<std::string> candidate_names_;
+  PrunerConfig pruner_config_{true, 20, 3};
   std::unique_ptr<Progress> progress_;
   std::atomic<bool> cancel_{false};
   StopToken job_stop_;   // tuning: no trial runs past it
@@ -174,10 +235,22 @@ class FitJob {
   nlohmann::json timings_ = nlohmann::json::object();  // guarded by best_mutex_ once tuning starts
   std::mutex ask_mutex_;  // asked_ and trial creation: the scheduler and batch companions
   int asked_ = 0;
-  size_t next_default_ = 0;  // candidates whose default trial has been asked for
   std::mutex best_mutex_;
   int finished_ = 0;
-  std::unique_ptr<Pipeline> best_;
+  std::shared_ptr<Pipeline> best_;
+  std::vector<PoolEntry> pool_;  // best first; guarded by best_mutex_
+  size_t pool_limit_ = kPoolSize;
+  nlohmann::json ensemble_info_;
+  std::vector<float> ensemble_pred_;  // the ensemble's validation predictions, when it won
+  std::vector<size_t> valid_rows_;  // the rows every trial is validated on, in oof order
+  std::vector<int64_t> valid_pos_;  // row -> position in valid_rows_ (-1: never validated)
+  std::string train_sha256_;
+  bool resuming_ = false;
+  double prior_elapsed_ = 0;  // seconds spent by earlier runs of a resumed job
+  std::deque<TrialRecord> requeued_;  // trials to run again first (resume)
+  std::atomic<bool> stopped_{false};  // config_.cancel fired
+  std::atomic<bool> watcher_done_{false};
+  std::thread watcher_;
   int64_t best_id_ = 0;
   double best_objective_ = 0;
   std::string best_name_;

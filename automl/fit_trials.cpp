@@ -9,20 +9,38 @@ namespace tabpilot::fit_detail {
 
 std::optional<TrialTicket> FitJob::ask() {
   std::lock_guard<std::mutex> lock(ask_mutex_);
-  if (asked_ >= config_.max_candidates || job_stop_.should_stop()) return std::nullopt;
+  if (job_stop_.should_stop()) return std::nullopt;
+  // A resumed job first runs again the trials that were running when it was killed.
+  while (!requeued_.empty()) {
+    TrialRecord t = std::move(requeued_.front());
+    requeued_.pop_front();
+    auto cand = std::find_if(candidates_.begin(), candidates_.end(),
+                             [&](const CandidateDefinition& c) { return c.name == t.candidate; });
+    const int index = trial_index_from_name(t.name);
+    if (cand == candidates_.end() || index < 0) {
+      fail_trial(t.id, "cannot be resumed: its candidate definition is gone");
+      continue;
+    }
+    return TrialTicket{t.id,
+                       {{"candidate", static_cast<size_t>(cand - candidates_.begin())},
+                        {"params", t.params},
+                        {"seed", mix_seed(config_.seed, static_cast<uint64_t>(index))},
+                        {"name", t.name}}};
+  }
+  if (asked_ >= config_.max_candidates) return std::nullopt;
   const int index = asked_++;
   const uint64_t seed = mix_seed(config_.seed, static_cast<uint64_t>(index));
-  size_t cand;
-  Params params;
-  if (next_default_ < candidates_.size()) {
-    // Known-good defaults first, one per candidate: cheap and usually strong.
-    cand = next_default_++;
-    params = default_params(candidates_[cand].space.params);
-    for (const auto& [k, v] : candidates_[cand].space.fixed.items()) params[k] = v;
-  } else {
-    cand = static_cast<size_t>(mix_seed(seed, 1) % candidates_.size());
-    params = sampler_->sample(candidates_[cand].space, {}, seed);
-  }
+  // Known-good defaults first, one per candidate (cheap and usually strong), then the
+  // sampler over the joint space of all candidates, reading every trial so far.
+  const std::vector<TrialRecord> history = store_->trials();
+  std::optional<Proposal> proposal = next_default(spaces_, candidate_names_, history);
+  if (!proposal)
+    proposal = sampler_->propose(spaces_, candidate_names_, history,
+                                 higher_is_better(objective_) ? Direction::kMaximize
+                                                              : Direction::kMinimize,
+                                 seed);
+  const size_t cand = proposal->candidate;
+  const Params& params = proposal->params;
   const std::string name = trial_name(candidates_[cand], index);
   int64_t id =
       store_->create_trial(name, candidates_[cand].name, candidates_[cand].learner, params);
@@ -84,7 +102,12 @@ void FitJob::add_companions(std::vector<TrialRun>& runs, size_t cand_index, int 
     const int index = asked_++;
     TrialRun r;
     r.seed = mix_seed(config_.seed, static_cast<uint64_t>(index));
-    r.params = sampler_->sample(cand.space, {}, r.seed);
+    r.params = sampler_
+                   ->propose({&cand.space}, {cand.name}, store_->trials(),
+                             higher_is_better(objective_) ? Direction::kMaximize
+                                                          : Direction::kMinimize,
+                             r.seed)
+                   .params;
     for (const auto& key : mlp_batch_keys()) r.params[key] = runs.front().params[key];
     r.name = trial_name(cand, index);
     r.id = store_->create_trial(r.name, cand.name, cand.learner, r.params);
@@ -93,7 +116,7 @@ void FitJob::add_companions(std::vector<TrialRun>& runs, size_t cand_index, int 
 }
 
 void FitJob::evaluate(TrialRun& r, std::unique_ptr<Learner> learner, const Prepared& p,
-                      const CandidateDefinition& cand, double fit_seconds) {
+                      const CandidateDefinition& cand, double fit_seconds, size_t fold) {
   auto f1 = Clock::now();
   std::vector<float> pred;
   learner->predict(p.x_valid.view(), pred);
@@ -102,6 +125,15 @@ void FitJob::evaluate(TrialRun& r, std::unique_ptr<Learner> learner, const Prepa
   r.fit_seconds += fit_seconds;
   for (float v : pred)
     if (!std::isfinite(v)) throw std::runtime_error("non-finite predictions on validation rows");
+  const size_t width = static_cast<size_t>(num_classes());
+  if (r.oof.empty()) r.oof.assign(valid_rows_.size() * width, 0.0f);
+  const auto& rows = splits_[fold].valid;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const int64_t pos = valid_pos_[rows[i]];
+    if (pos < 0) continue;
+    std::copy_n(pred.begin() + static_cast<std::ptrdiff_t>(i * width), width,
+                r.oof.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(pos) * width));
+  }
   auto vm = metrics_of(p.y_valid, pred);
   for (auto& [k, v] : vm.items()) r.valid_sum[k] += v.get<double>();
   r.fold_objectives.push_back(vm[std::string(to_string(objective_))]);
@@ -114,7 +146,7 @@ void FitJob::evaluate(TrialRun& r, std::unique_ptr<Learner> learner, const Prepa
   auto tm = metrics_of(ty, tpred);
   for (auto& [k, v] : tm.items()) r.train_sum[k] += v.get<double>();
   r.fit_infos.push_back(learner->fit_info());
-  r.members.push_back({p.transform, std::move(learner), cand.learner, r.params});
+  r.members.push_back({p.transform, std::move(learner), cand.learner, r.params, 0.0, r.name});
 }
 
 void FitJob::run_trial(const TrialTicket& t, const Slot& slot, const StopToken& stop) {
@@ -170,7 +202,7 @@ void FitJob::run_trial(const TrialTicket& t, const Slot& slot, const StopToken& 
           continue;
         }
         try {
-          evaluate(r, std::move(results[j].learner), p, cand, share);
+          evaluate(r, std::move(results[j].learner), p, cand, share, f);
         } catch (const std::exception& e) {
           r.error = e.what();
         }
@@ -181,13 +213,17 @@ void FitJob::run_trial(const TrialTicket& t, const Slot& slot, const StopToken& 
         auto learner = make_learner(cand.learner);
         ctx.seed = mix_seed(r.seed, f);
         const int64_t id = r.id;
-        ctx.report = [this, id, f](int step, double value) {
-          if (f == 0 && (step % 10 == 0)) store_->report_intermediate(id, step, value);
-          return true;
+        std::string pruned;
+        ctx.report = [this, id, f, &pruned](int step, double value) {
+          return report_step(id, f, step, value, pruned);
         };
         learner->fit(data, r.params, ctx);
+        if (!pruned.empty()) {
+          r.pruned = pruned;
+          break;
+        }
         evaluate(r, std::move(learner), p, cand,
-                 std::chrono::duration<double>(Clock::now() - f0).count());
+                 std::chrono::duration<double>(Clock::now() - f0).count(), f);
       } catch (const std::exception& e) {
         r.error = e.what();
       }
@@ -199,8 +235,32 @@ void FitJob::run_trial(const TrialTicket& t, const Slot& slot, const StopToken& 
     finish_run(r, cand_index, slot, stop, job_limit, total / runs.size(), runs.size());
 }
 
+bool FitJob::report_step(int64_t id, size_t fold, int step, double value, std::string& pruned) {
+  // Fold 0 carries the learning curve (the other folds would repeat it).
+  if (fold != 0) return true;
+  const PrunerConfig& pc = pruner_config_;
+  bool at_rung = false;
+  for (int k = 0; k < 8 && !at_rung; ++k) at_rung = rung_step(pc, k) == step;
+  if (!at_rung && step % 10 != 0 && std::isfinite(value)) return true;
+  store_->report_intermediate(id, step, value);
+  if (!config_.prune || !(at_rung || !std::isfinite(value))) return true;
+  auto self = store_->trial(id);
+  if (!self) return true;
+  PruneDecision d = judge(*self, step, value, store_->trials(), pc);
+  if (!d.prune) return true;
+  pruned = d.reason.empty() ? "pruned at step " + std::to_string(step) : d.reason;
+  return false;
+}
+
 void FitJob::finish_run(TrialRun& r, size_t cand_index, const Slot& slot, const StopToken& stop,
                         bool job_limit, double seconds, size_t batch) {
+  if (!r.pruned.empty()) {
+    store_->finish_trial(r.id, TrialState::kPruned, nlohmann::json::object(), std::nullopt,
+                         r.pruned, {{"seconds", seconds}, {"threads", slot.threads}});
+    std::lock_guard<std::mutex> lock(best_mutex_);
+    ++finished_;
+    return;
+  }
   if (!r.error.empty()) {
     fail_trial(r.id, r.error);
     return;
@@ -221,6 +281,7 @@ void FitJob::finish_run(TrialRun& r, size_t cand_index, const Slot& slot, const 
       {"seconds", seconds},
       {"fit_seconds", r.fit_seconds},
       {"slot", slot.index},
+      {"threads", slot.threads},
       {"device", slot.device.str()},
       {"inference_latency_s_per_row",
        r.predicted_rows ? r.predict_seconds / static_cast<double>(r.predicted_rows) : 0.0}};
@@ -228,7 +289,7 @@ void FitJob::finish_run(TrialRun& r, size_t cand_index, const Slot& slot, const 
   if (job_limit) info["stopped_by"] = "job time limit (the best state reached is kept)";
   store_->finish_trial(r.id, TrialState::kComplete, metrics, objective, "", info);
   offer_best(r.id, r.name, cand_index, r.params, mix_seed(r.seed, 0), r.fit_infos, r.fit_seconds,
-             objective, std::move(r.members));
+             objective, std::move(r.members), std::move(r.oof));
 }
 
 std::string FitJob::trial_name(const CandidateDefinition& cand, int index) const {
@@ -240,37 +301,6 @@ std::string FitJob::trial_name(const CandidateDefinition& cand, int index) const
 bool FitJob::better(double a, int64_t a_id, double b, int64_t b_id) const {
   if (a == b) return a_id < b_id;  // ties go to the earlier trial: deterministic
   return higher_is_better(objective_) ? a > b : a < b;
-}
-
-void FitJob::offer_best(int64_t id, const std::string& name, size_t cand_index,
-                        const Params& params, uint64_t trial_seed, const nlohmann::json& fit_infos,
-                        double fit_seconds, double objective, std::vector<PipelineMember> members) {
-  const CandidateDefinition& cand = candidates_[cand_index];
-  std::lock_guard<std::mutex> lock(best_mutex_);
-  ++finished_;
-  if (!best_ || better(objective, id, best_objective_, best_id_)) {
-    best_cand_ = cand_index;
-    best_params_ = params;
-    best_seed_ = trial_seed;
-    best_fit_info_ = fit_infos.empty() ? nlohmann::json::object() : fit_infos[0];
-    best_fit_seconds_ = fit_seconds;
-    auto p = std::make_unique<Pipeline>();
-    p->task = task_;
-    p->target = config_.target;
-    p->candidate = cand.name;
-    p->features = features_;
-    p->feature_types = feature_types_;
-    p->labels = encoded_.labels;
-    p->members = std::move(members);
-    best_ = std::move(p);
-    best_id_ = id;
-    best_objective_ = objective;
-    best_name_ = name;
-  }
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "%s %.6g (%s)", std::string(to_string(objective_)).c_str(),
-                best_objective_, best_name_.c_str());
-  progress_->trial_finished(finished_, buf);
 }
 
 void FitJob::fail_trial(int64_t id, const std::string& reason) {

@@ -1,6 +1,7 @@
 // The AutoML job: analysis -> candidates -> tuning -> best pipeline, in a job folder
 // (DESIGN.md, "The job folder"). Everything the CLI's fit/describe/trials/predict do.
 #pragma once
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -45,6 +46,20 @@ struct JobConfig {
   // strided-batched run; on a CPU slot a batch trains one trial after another.
   int gpu_mlp_batch = 8;
   int cpu_mlp_batch = 1;
+  int slots_per_gpu = 1;  // concurrent trials per visible GPU
+  // Asynchronous successive halving of boosting rounds / MLP epochs (tuner/pruner.h).
+  bool prune = true;
+  // Which sampler proposes trials after the defaults (tuner/sampler.h: "tpe", "random").
+  std::string sampler = "tpe";
+  // Greedy ensemble selection (Caruana et al. 2004) over the validation predictions of the
+  // best trials: 0 = off (the best single trial is the model), N = up to N selection rounds.
+  int ensemble_rounds = 25;
+  // Set from outside (a SIGTERM handler, a server shutting down): tuning stops at once, the
+  // best model so far is written and the job completes as if its time limit were reached.
+  const std::atomic<bool>* cancel = nullptr;
+  // Called with the job folder once data_exploration.json is written, before training starts
+  // (the CLI writes the data exploration report there). An exception is logged, not fatal.
+  std::function<void(const std::string& job_dir)> on_analysis_written;
 };
 
 struct JobResult {

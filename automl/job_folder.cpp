@@ -51,6 +51,56 @@ nlohmann::json candidate_json(const TrialRecord& t, Metric objective, const fs::
   return c;
 }
 
+nlohmann::json job_config_json(const JobConfig& c) {
+  nlohmann::json j = {{"train_path", fs::absolute(c.train_path).string()},
+                      {"target", c.target},
+                      {"objective", c.objective},
+                      {"max_candidates", c.max_candidates},
+                      {"time_limit_s", c.time_limit_s},
+                      {"trial_time_limit_s", c.trial_time_limit_s},
+                      {"seed", c.seed},
+                      {"threads", c.threads},
+                      {"cv_folds", c.cv_folds},
+                      {"validation_fraction", c.validation_fraction},
+                      {"learners", c.learners},
+                      {"refit", c.refit},
+                      {"device", c.device},
+                      {"gpu_mlp_batch", c.gpu_mlp_batch},
+                      {"cpu_mlp_batch", c.cpu_mlp_batch},
+                      {"sampler", c.sampler},
+                      {"slots_per_gpu", c.slots_per_gpu},
+                      {"prune", c.prune},
+                      {"ensemble_rounds", c.ensemble_rounds}};
+  j["problem_type"] = c.problem_type ? nlohmann::json(to_string(*c.problem_type)) : nlohmann::json();
+  return j;
+}
+
+JobConfig job_config_from_json(const nlohmann::json& j) {
+  JobConfig c;
+  c.train_path = j.at("train_path");
+  c.target = j.at("target");
+  c.objective = j.value("objective", "");
+  c.max_candidates = j.value("max_candidates", c.max_candidates);
+  c.time_limit_s = j.value("time_limit_s", c.time_limit_s);
+  c.trial_time_limit_s = j.value("trial_time_limit_s", c.trial_time_limit_s);
+  c.seed = j.value("seed", c.seed);
+  c.threads = j.value("threads", c.threads);
+  c.cv_folds = j.value("cv_folds", c.cv_folds);
+  c.validation_fraction = j.value("validation_fraction", c.validation_fraction);
+  c.learners = j.value("learners", c.learners);
+  c.refit = j.value("refit", c.refit);
+  c.device = j.value("device", c.device);
+  c.gpu_mlp_batch = j.value("gpu_mlp_batch", c.gpu_mlp_batch);
+  c.cpu_mlp_batch = j.value("cpu_mlp_batch", c.cpu_mlp_batch);
+  c.sampler = j.value("sampler", c.sampler);
+  c.slots_per_gpu = j.value("slots_per_gpu", c.slots_per_gpu);
+  c.prune = j.value("prune", c.prune);
+  c.ensemble_rounds = j.value("ensemble_rounds", c.ensemble_rounds);
+  if (j.contains("problem_type") && j["problem_type"].is_string())
+    c.problem_type = task_from_string(j["problem_type"].get<std::string>());
+  return c;
+}
+
 nlohmann::json job_description(const JobSummary& s, const Store* store, const fs::path& job_dir) {
   const std::string metric(to_string(s.objective));
   nlohmann::json criteria = {{"MaxCandidates", s.config.max_candidates},
@@ -87,7 +137,9 @@ nlohmann::json job_description(const JobSummary& s, const Store* store, const fs
         {"threads", s.config.threads},
         {"problem_type_detected", s.task_detected},
         {"training_rows", s.train_rows},
-        {"feature_columns", s.num_features}}},
+        {"feature_columns", s.num_features},
+        {"train_sha256", s.train_sha256},
+        {"config", job_config_json(s.config)}}},
   };
   if (s.config.problem_type) j["ProblemType"] = to_string(*s.config.problem_type);
   if (s.ended) j["EndTime"] = iso_time(unix_now());
@@ -95,9 +147,13 @@ nlohmann::json job_description(const JobSummary& s, const Store* store, const fs
   if (store) {
     auto trials = store->trials();
     nlohmann::json partial = nlohmann::json::array();
-    size_t complete = 0, failed = 0;
+    size_t complete = 0, failed = 0, ensembles = 0;
     for (const auto& t : trials) {
-      if (t.state == TrialState::kComplete) ++complete;
+      if (t.learner == "ensemble") {
+        ++ensembles;
+      } else if (t.state == TrialState::kComplete) {
+        ++complete;
+      }
       if (t.state == TrialState::kFail) {
         ++failed;
         if (partial.size() < 10)
@@ -110,7 +166,10 @@ nlohmann::json job_description(const JobSummary& s, const Store* store, const fs
       }
     }
     if (!partial.empty()) j["PartialFailureReasons"] = partial;
-    j["tabpilot"]["trials"] = {{"total", trials.size()}, {"completed", complete}, {"failed", failed}};
+    j["tabpilot"]["trials"] = {{"total", trials.size() - ensembles},
+                               {"completed", complete},
+                               {"failed", failed},
+                               {"ensembles", ensembles}};
   }
   return j;
 }

@@ -32,7 +32,13 @@ struct JobSummary {
   bool ended = false;
   std::optional<int64_t> best_trial_id;
   size_t num_features = 0, train_rows = 0;
+  std::string train_sha256;  // of the training file, so that a re-run can check it is the same
 };
+
+// Everything in a JobConfig that decides what a job computes (not callbacks), as JSON, and
+// back. job.json keeps it under tabpilot.config; reproduce and resume read it.
+nlohmann::json job_config_json(const JobConfig& c);
+JobConfig job_config_from_json(const nlohmann::json& j);
 
 // AutoMLJobName, AutoMLJobStatus, AutoMLJobSecondaryStatus, BestCandidate (when one
 // completed), ResolvedAttributes, AutoMLJobArtifacts, FailureReason, ...

@@ -18,6 +18,8 @@ nlohmann::json read_json(const std::filesystem::path& path);  // throws InputErr
 
 std::string sha256_hex(const void* data, size_t size);
 inline std::string sha256_hex(const std::string& s) { return sha256_hex(s.data(), s.size()); }
+// SHA-256 of a file, read in 1 MiB chunks (a large training file is never held in memory).
+std::string sha256_file(const std::filesystem::path& path);  // throws InputError if unreadable
 
 double unix_now();                      // seconds since the epoch, system clock
 std::string iso_time(double unix_seconds);  // "2026-11-26T06:22:35.123Z"

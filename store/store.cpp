@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS trials(
   error TEXT NOT NULL DEFAULT '',
   info TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS trials_by_candidate ON trials(candidate, state);
+CREATE TABLE IF NOT EXISTS meta(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS intermediate(
   trial_id INTEGER NOT NULL REFERENCES trials(id),
   step INTEGER NOT NULL,
@@ -185,6 +188,20 @@ std::optional<nlohmann::json> Store::get_job() const {
   sqlite::Stmt q(db_, path_, "SELECT doc FROM job WHERE id = 1");
   if (!q.step()) return std::nullopt;
   return parse(q.text(0), path_, "job.doc");
+}
+
+void Store::put_value(const std::string& key, const nlohmann::json& value) {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt q(db_, path_, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+  q.bind(1, key).bind(2, dump(value)).run();
+}
+
+std::optional<nlohmann::json> Store::get_value(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt q(db_, path_, "SELECT value FROM meta WHERE key = ?");
+  q.bind(1, key);
+  if (!q.step()) return std::nullopt;
+  return parse(q.text(0), path_, "meta.value");
 }
 
 int64_t Store::create_trial(const std::string& name, const std::string& candidate,

@@ -47,6 +47,9 @@ class Store {
 
   void put_job(const nlohmann::json& job);  // replaces the job document
   std::optional<nlohmann::json> get_job() const;
+  // Small named values the job keeps across runs (e.g. the seconds already spent, for resume).
+  void put_value(const std::string& key, const nlohmann::json& value);
+  std::optional<nlohmann::json> get_value(const std::string& key) const;
 
   int64_t create_trial(const std::string& name, const std::string& candidate,
                        const std::string& learner, const nlohmann::json& params);

@@ -51,6 +51,12 @@ class Learner {
   virtual void deserialize(const std::vector<uint8_t>& bytes) = 0;
   // What fit settled on (e.g. best iteration), recorded with the trial.
   virtual nlohmann::json fit_info() const { return nlohmann::json::object(); }
+  // Exact SHAP values, when the learner can compute them (XGBoost's TreeSHAP, the linear
+  // model's w_j * (x_j - mean_j)); false otherwise. In margin space: one output for
+  // regression (the value) and binary (log-odds of class 1), one per class for multiclass
+  // (softmax inputs). out[(row * outputs + o) * (cols + 1) + j], j = cols the bias (expected
+  // margin); each row's values sum to its margin.
+  virtual bool contributions(MatrixView /*x*/, std::vector<float>& /*out*/) const { return false; }
 };
 
 // The hyperparameter table of a learner; throws InputError listing known learners.

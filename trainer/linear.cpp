@@ -357,6 +357,32 @@ class LinearLearner : public Learner {
     }
   }
 
+  // Exact SHAP of a linear margin with the training means as background: w_j (x_j - mean_j),
+  // bias b + w . mean. A missing input is replaced by its mean, so it contributes 0.
+  bool contributions(MatrixView x, std::vector<float>& out) const override {
+    if (!fitted_) throw std::logic_error("linear: contributions() before fit()");
+    const LinearModel& m = model_;
+    if (static_cast<int>(x.cols) != m.dim || !x.device.is_cpu())
+      throw InputError("linear: contributions need a host matrix of " + std::to_string(m.dim) +
+                       " feature columns");
+    const size_t d = x.cols, width = d + 1;
+    out.assign(x.rows * m.outputs * width, 0.0f);
+    for (size_t r = 0; r < x.rows; ++r) {
+      const float* row = x.row(r);
+      for (int o = 0; o < m.outputs; ++o) {
+        const double* w = m.w.data() + static_cast<size_t>(o) * d;
+        float* phi = out.data() + (r * m.outputs + o) * width;
+        double bias = m.b[o];
+        for (size_t j = 0; j < d; ++j) {
+          bias += w[j] * m.mean[j];
+          if (!std::isnan(row[j])) phi[j] = static_cast<float>(w[j] * (row[j] - m.mean[j]));
+        }
+        phi[d] = static_cast<float>(bias);
+      }
+    }
+    return true;
+  }
+
   std::vector<uint8_t> serialize() const override {
     if (!fitted_) throw std::logic_error("linear: serialize() before fit()");
     std::vector<uint8_t> out(kMagic, kMagic + 4);

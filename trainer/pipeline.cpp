@@ -1,5 +1,7 @@
 #include "tabpilot/trainer/pipeline.h"
 
+#include <cmath>
+
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/files.h"
 
@@ -9,22 +11,31 @@ namespace {
 constexpr int kFormatVersion = 1;
 }
 
+std::vector<double> Pipeline::member_shares() const {
+  double total = 0;
+  for (const auto& m : members) total += m.weight;
+  std::vector<double> shares(members.size(), members.empty() ? 0.0 : 1.0 / members.size());
+  if (total > 0)
+    for (size_t i = 0; i < members.size(); ++i) shares[i] = members[i].weight / total;
+  return shares;
+}
+
 std::vector<float> Pipeline::predict(const Table& table) const {
   if (members.empty()) throw std::runtime_error("pipeline has no fitted members");
   const size_t width = static_cast<size_t>(num_classes());
+  const std::vector<double> shares = member_shares();
   std::vector<float> sum(table.num_rows * width, 0.0f), one;
-  for (const auto& m : members) {
+  for (size_t k = 0; k < members.size(); ++k) {
+    const auto& m = members[k];
+    if (shares[k] == 0) continue;
     Matrix x = m.transform.transform(table);
     m.learner->predict(x.view(), one);
     if (one.size() != sum.size())
       throw std::runtime_error("learner '" + m.learner_name + "' returned " +
                                std::to_string(one.size()) + " values for " +
                                std::to_string(table.num_rows) + " rows");
-    for (size_t i = 0; i < sum.size(); ++i) sum[i] += one[i];
-  }
-  if (members.size() > 1) {
-    const float inv = 1.0f / static_cast<float>(members.size());
-    for (float& v : sum) v *= inv;
+    const float w = static_cast<float>(shares[k]);
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += w * one[i];
   }
   return sum;
 }
@@ -51,6 +62,8 @@ void Pipeline::save(const std::filesystem::path& dir) const {
                             {"transform", m.transform.to_json()},
                             {"weights", {{"file", file}, {"sha256", sha256_hex(blob)},
                                          {"bytes", blob.size()}}}});
+    if (m.weight > 0) members_json.back()["weight"] = m.weight;
+    if (!m.trial.empty()) members_json.back()["trial"] = m.trial;
   }
   nlohmann::json types = nlohmann::json::array();
   for (auto t : feature_types) types.push_back(to_string(t));
@@ -91,6 +104,10 @@ Pipeline Pipeline::load(const std::filesystem::path& dir) {
     PipelineMember m;
     m.learner_name = mj.at("learner");
     m.params = mj.at("params");
+    m.weight = mj.value("weight", 0.0);
+    m.trial = mj.value("trial", "");
+    if (!(m.weight >= 0) || !std::isfinite(m.weight))
+      throw InputError(path.string() + ": member weight must be a finite non-negative number");
     m.transform = FeatureTransform::from_json(mj.at("transform"));
     const auto& w = mj.at("weights");
     auto file = dir / w.at("file").get<std::string>();

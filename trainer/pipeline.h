@@ -1,6 +1,6 @@
 // A fitted pipeline: input schema, label mapping, and one or more members (fitted feature
 // transform + learner) whose predictions are averaged — one member for a hold-out trial,
-// one per fold for cross-validation. Training, batch predict and the endpoint all call
+// one per fold for cross-validation, weighted members of several trials for an ensemble. Training, batch predict and the endpoint all call
 // Pipeline::predict: there is one prediction path.
 #pragma once
 #include <filesystem>
@@ -23,6 +23,10 @@ struct PipelineMember {
   std::unique_ptr<Learner> learner;
   std::string learner_name;
   Params params;
+  // Share of this member in the pipeline's prediction. All zero (the default): members are
+  // averaged equally (the folds of one trial). An ensemble sets them (they sum to 1).
+  double weight = 0;
+  std::string trial;  // the trial this member came from (ensembles: several trials)
 };
 
 class Pipeline {
@@ -36,6 +40,9 @@ class Pipeline {
   std::vector<PipelineMember> members;
 
   int num_classes() const { return is_classification(task) ? static_cast<int>(labels.size()) : 1; }
+  // Each member's share of the prediction: the members' weights normalised to sum to 1, or
+  // 1/n each when no member has a weight.
+  std::vector<double> member_shares() const;
   // Regression: one value per row. Classification: rows * num_classes probabilities.
   std::vector<float> predict(const Table& table) const;
   // How to read new data for this pipeline: feature types forced to the training types.

@@ -305,6 +305,41 @@ class XGBoostLearner final : public Learner {
     }
   }
 
+  // TreeSHAP through XGBoost (pred_contribs). Not in-place prediction: a DMatrix of a
+  // contiguous copy, under a lock since this path is not documented as thread safe.
+  bool contributions(MatrixView x, std::vector<float>& out) const override {
+    if (!booster_) throw std::logic_error("xgboost: contributions() before fit()");
+    if (static_cast<int64_t>(x.cols) != num_features_ || !x.device.is_cpu())
+      throw std::invalid_argument("xgboost: contributions need a host matrix of " +
+                                  std::to_string(num_features_) + " features");
+    const size_t groups = task_ == Task::kMulticlass ? static_cast<size_t>(num_classes_) : 1;
+    out.assign(x.rows * groups * (x.cols + 1), 0.0f);
+    if (x.rows == 0) return true;
+    std::vector<float> dense(x.rows * x.cols);
+    for (size_t r = 0; r < x.rows; ++r) std::memcpy(&dense[r * x.cols], x.row(r), x.cols * 4);
+    std::lock_guard<std::mutex> lock(contrib_mutex_);
+    DMatrix d;
+    check(XGDMatrixCreateFromMat(dense.data(), x.rows, x.cols,
+                                 std::numeric_limits<float>::quiet_NaN(), d.out()),
+          "contributions matrix");
+    const std::string config =
+        "{\"type\":2,\"training\":false,\"iteration_begin\":0,\"iteration_end\":" +
+        std::to_string(best_iteration_ + 1) + ",\"strict_shape\":true}";
+    const bst_ulong* shape = nullptr;
+    bst_ulong dim = 0;
+    const float* result = nullptr;
+    check(XGBoosterPredictFromDMatrix(booster_.get(), d.get(), config.c_str(), &shape, &dim,
+                                      &result),
+          "contributions");
+    size_t total = 1;
+    for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
+    if (total != out.size())
+      throw std::runtime_error("xgboost: contributions returned " + std::to_string(total) +
+                               " values, expected " + std::to_string(out.size()));
+    std::memcpy(out.data(), result, out.size() * sizeof(float));
+    return true;
+  }
+
   std::vector<uint8_t> serialize() const override {
     if (!booster_) throw std::logic_error("xgboost: serialize() before fit()");
     bst_ulong len = 0;
@@ -405,6 +440,7 @@ class XGBoostLearner final : public Learner {
   }
 
   Booster booster_;
+  mutable std::mutex contrib_mutex_;
   Task task_ = Task::kRegression;
   int num_classes_ = 1;
   int64_t num_features_ = 0;

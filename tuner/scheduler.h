@@ -44,4 +44,16 @@ void run_trials(const std::vector<Slot>& slots, const StopToken& job_stop, doubl
 // machine's hardware concurrency. Throws InputError when threads_per_trial < 1.
 std::vector<Slot> cpu_slots(int total_threads, int threads_per_trial);
 
+// The job's slots from the GPUs the device layer reports (cuda_devices(), or a simulated
+// list in tests) and the CPU thread budget. mode "cpu": cpu_slots() only. "auto": every GPU
+// gets slots_per_gpu slots, each with min(threads_per_trial, total) host threads (a GPU
+// slot may run a learner without a CUDA path on the CPU), besides the CPU slots. "gpu": GPU
+// slots only, sharing the thread budget evenly (at least one thread each). GPU slots come
+// first, round-robin over the devices (cuda:0, cuda:1, ..., cuda:0, ...), so that a job with
+// few trials still reaches every GPU. Indexes are positions in the list. Throws InputError
+// on an unknown mode, slots_per_gpu < 1, threads_per_trial < 1, or mode "gpu" without GPUs.
+std::vector<Slot> plan_slots(int total_threads, int threads_per_trial,
+                             const std::vector<Device>& gpus, int slots_per_gpu,
+                             const std::string& mode);
+
 }  // namespace tabpilot

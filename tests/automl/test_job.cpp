@@ -43,9 +43,13 @@ TEST(Job, PenguinsMulticlassEndToEnd) {
   EXPECT_EQ(job["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Type"], "Maximize");
   EXPECT_EQ(job["AutoMLJobSecondaryStatus"], "MaxCandidatesReached");
   EXPECT_EQ(job["tabpilot"]["trials"]["total"], 8);
+  // An ensemble, when it beat the best trial, is a row of its own.
+  const size_t ensembles = job["tabpilot"]["trials"]["ensembles"].get<size_t>();
+  EXPECT_LE(ensembles, 1u);
+  EXPECT_EQ(job["BestCandidate"]["Learner"] == "ensemble", ensembles == 1);
 
   auto rows = list_trials(dir.string());
-  ASSERT_EQ(rows.size(), 8u);
+  ASSERT_EQ(rows.size(), 8u + ensembles);
   EXPECT_EQ(rows[0]["trial"], job["BestCandidate"]["CandidateName"]);
   for (size_t i = 1; i < rows.size(); ++i)
     if (!rows[i]["objective"].is_null())
@@ -71,6 +75,7 @@ TEST(Job, RegressionWithMissingValuesAndCrossValidation) {
   JobConfig c = small_job("auto_mpg", "mpg", "mpg");
   c.cv_folds = 3;
   c.max_candidates = 4;
+  c.ensemble_rounds = 0;  // the best single trial
   JobResult r = run_fit(c);
   ASSERT_EQ(r.status, "Completed") << r.failure_reason;
   auto model = read_json(fs::path(r.job_dir) / "model/model.json");

@@ -1,0 +1,24 @@
+// The job folder's human-readable reports (HTML with inline SVG, no network) and their JSON
+// twins: data exploration, candidate definitions (+ notebook), model quality, explainability,
+// and the job's index.html. All are regenerated from the job folder alone.
+#pragma once
+#include <filesystem>
+#include <string>
+
+namespace tabpilot {
+
+struct ReportOptions {
+  int kernel_shap_samples = 256;  // coalitions per explained row for Kernel SHAP
+  int shap_rows = 200;            // validation/training rows explained for global importance
+  int background_size = 16;       // k-means centres of training rows for Kernel SHAP
+  uint64_t seed = 0;
+};
+
+// data_exploration.html (from data_exploration.json and the training data); called before
+// training starts.
+void write_data_exploration_report(const std::filesystem::path& job_dir);
+
+// Every report of a finished (or failed) job, index.html last. `tabpilot report DIR`.
+void write_job_reports(const std::filesystem::path& job_dir, const ReportOptions& options = {});
+
+}  // namespace tabpilot
