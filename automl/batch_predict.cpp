@@ -67,10 +67,7 @@ size_t predict_csv(const std::string& job_or_model_dir, const std::string& input
       line += buf;
     } else {
       const float* prob = pred.data() + r * static_cast<size_t>(k);
-      int best = 0;
-      for (int c = 1; c < k; ++c)
-        if (prob[c] > prob[best]) best = c;
-      if (k == 2) best = prob[1] >= 0.5f ? 1 : 0;  // the same threshold as the metrics
+      const int best = p.predicted_class(prob);
       line += csv_field(p.labels[static_cast<size_t>(best)]);
       std::snprintf(buf, sizeof buf, ",%.6g", prob[best]);
       line += buf;

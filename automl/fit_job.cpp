@@ -388,7 +388,9 @@ JobResult FitJob::finish() {
     return fail(reason);
   }
   bool ensembled = false;
-  if (!hard_stop_.should_stop()) {
+  // Selection over the pool's predictions takes milliseconds on small data and the pool is
+  // one trial on large data, so it runs even at the deadline; only a stop request skips it.
+  if (!stopped_) {
     try {
       ensembled = build_ensemble();
     } catch (const std::exception& e) {
@@ -397,6 +399,7 @@ JobResult FitJob::finish() {
   }
   {
     std::vector<float> pred = ensembled ? ensemble_pred_ : pool_.front().oof;
+    if (config_.tune_threshold) choose_threshold(pred);
     write_validation_predictions(pred);
   }
   if (ensembled) {
@@ -474,8 +477,11 @@ void FitJob::write_job_json() {
     t["transform_rows_per_s"] =
         t["transform_rows"].get<double>() / t["transform_seconds"].get<double>();
   j["tabpilot"]["timings"] = t;
+  // Counts every run of a resumed job (start_ is moved back by the time already spent).
+  j["tabpilot"]["elapsed_seconds"] = std::chrono::duration<double>(Clock::now() - start_).count();
   if (!refit_info_.is_null()) j["tabpilot"]["refit"] = refit_info_;
   if (!ensemble_info_.is_null()) j["tabpilot"]["ensemble"] = ensemble_info_;
+  if (!threshold_info_.is_null()) j["tabpilot"]["decision_threshold"] = threshold_info_;
   store_->put_job(j);
   write_json_atomic(job_dir_ / kJobFile, j);
 }

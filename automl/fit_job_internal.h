@@ -169,6 +169,9 @@ class FitJob {
   // when it scores better than the best trial alone (recorded as a trial of its own).
   bool build_ensemble();
   void write_validation_predictions(const std::vector<float>& pred);
+  // Binary classification with F1 / accuracy / balanced accuracy: the decision threshold
+  // that maximises the objective on the validation predictions (AutoGluon does the same).
+  void choose_threshold(const std::vector<float>& pred);
 
   // ---- resume (fit_resume.cpp) ----------------------------------------------------------
   // An InProgress job folder of the same name and configuration is resumed rather than
@@ -240,7 +243,7 @@ class FitJob {
   std::shared_ptr<Pipeline> best_;
   std::vector<PoolEntry> pool_;  // best first; guarded by best_mutex_
   size_t pool_limit_ = kPoolSize;
-  nlohmann::json ensemble_info_;
+  nlohmann::json ensemble_info_, threshold_info_;
   std::vector<float> ensemble_pred_;  // the ensemble's validation predictions, when it won
   std::vector<size_t> valid_rows_;  // the rows every trial is validated on, in oof order
   std::vector<int64_t> valid_pos_;  // row -> position in valid_rows_ (-1: never validated)

@@ -228,6 +228,46 @@ bool FitJob::build_ensemble() {
   return true;
 }
 
+void FitJob::choose_threshold(const std::vector<float>& pred) {
+  if (task_ != Task::kBinary || !best_) return;
+  if (objective_ != Metric::kF1 && objective_ != Metric::kAccuracy &&
+      objective_ != Metric::kBalancedAccuracy)
+    return;  // precision and recall alone would be maximised by a degenerate threshold
+  std::vector<float> y;
+  for (size_t r : valid_rows_) y.push_back(encoded_.y[r]);
+  const size_t n = y.size();
+  // Candidates: 0.5 and up to 199 quantiles of the positive-class probabilities.
+  std::vector<float> p1(n);
+  for (size_t i = 0; i < n; ++i) p1[i] = pred[i * 2 + 1];
+  std::vector<float> sorted = p1;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<float> cands = {0.5f};
+  for (int q = 1; q < 200; ++q) cands.push_back(sorted[std::min(n - 1, n * q / 200)]);
+  std::vector<float> shifted(n * 2);
+  auto score = [&](float t) {
+    // Moving every probability by (0.5 - t) puts the threshold t where the metric's 0.5 is.
+    for (size_t i = 0; i < n; ++i) {
+      shifted[i * 2 + 1] = p1[i] + (0.5f - t);
+      shifted[i * 2] = 1.0f - shifted[i * 2 + 1];
+    }
+    return compute_metric(objective_, task_, y, shifted, 2);
+  };
+  const double at_half = score(0.5f);
+  float best_t = 0.5f;
+  double best_s = at_half;
+  for (float t : cands) {
+    if (!(t > 0.0f && t < 1.0f)) continue;
+    double v = score(t);
+    if (v > best_s || (v == best_s && std::fabs(t - 0.5f) < std::fabs(best_t - 0.5f)))
+      best_s = v, best_t = t;
+  }
+  best_->decision_threshold = best_t;
+  threshold_info_ = {{"value", best_t},
+                     {"metric", std::string(to_string(objective_))},
+                     {"validation_at_0.5", at_half},
+                     {"validation_at_threshold", best_s}};
+}
+
 void FitJob::write_validation_predictions(const std::vector<float>& pred) {
   ValidationPredictions v;
   v.task = task_;
@@ -238,6 +278,7 @@ void FitJob::write_validation_predictions(const std::vector<float>& pred) {
     v.y_true.push_back(encoded_.y[r]);
   }
   v.pred = pred;
+  v.decision_threshold = best_ ? best_->decision_threshold : 0.5f;
   save_validation_predictions(job_dir_ / kValidationPredictionsFile, v);
 }
 

@@ -54,6 +54,9 @@ struct JobConfig {
   // Greedy ensemble selection (Caruana et al. 2004) over the validation predictions of the
   // best trials: 0 = off (the best single trial is the model), N = up to N selection rounds.
   int ensemble_rounds = 25;
+  // Binary: tune the decision threshold on the validation predictions (F1, accuracy and
+  // balanced accuracy objectives); off = 0.5.
+  bool tune_threshold = true;
   // Set from outside (a SIGTERM handler, a server shutting down): tuning stops at once, the
   // best model so far is written and the job completes as if its time limit were reached.
   const std::atomic<bool>* cancel = nullptr;

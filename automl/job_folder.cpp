@@ -70,6 +70,7 @@ nlohmann::json job_config_json(const JobConfig& c) {
                       {"sampler", c.sampler},
                       {"slots_per_gpu", c.slots_per_gpu},
                       {"prune", c.prune},
+                      {"tune_threshold", c.tune_threshold},
                       {"ensemble_rounds", c.ensemble_rounds}};
   j["problem_type"] = c.problem_type ? nlohmann::json(to_string(*c.problem_type)) : nlohmann::json();
   return j;
@@ -95,6 +96,7 @@ JobConfig job_config_from_json(const nlohmann::json& j) {
   c.sampler = j.value("sampler", c.sampler);
   c.slots_per_gpu = j.value("slots_per_gpu", c.slots_per_gpu);
   c.prune = j.value("prune", c.prune);
+  c.tune_threshold = j.value("tune_threshold", c.tune_threshold);
   c.ensemble_rounds = j.value("ensemble_rounds", c.ensemble_rounds);
   if (j.contains("problem_type") && j["problem_type"].is_string())
     c.problem_type = task_from_string(j["problem_type"].get<std::string>());

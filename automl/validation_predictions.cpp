@@ -15,7 +15,13 @@ void save_validation_predictions(const std::filesystem::path& file, const Valida
   const size_t width = static_cast<size_t>(v.num_classes());
   if (v.rows.size() != v.size() || v.pred.size() != v.size() * width)
     throw std::invalid_argument("save_validation_predictions: sizes do not match");
-  std::string out = "# problem_type=" + std::string(to_string(v.task)) + "\nrow,label";
+  std::string out = "# problem_type=" + std::string(to_string(v.task));
+  if (v.task == Task::kBinary) {
+    char t[48];
+    std::snprintf(t, sizeof t, " decision_threshold=%.9g", v.decision_threshold);
+    out += t;
+  }
+  out += "\nrow,label";
   if (is_classification(v.task)) {
     for (const auto& l : v.labels) {
       out += ',';
@@ -53,7 +59,17 @@ ValidationPredictions load_validation_predictions(const std::filesystem::path& f
   size_t eol = text.find('\n');
   if (eol == std::string::npos) throw InputError(name + ":1: no header row");
   ValidationPredictions v;
-  v.task = task_from_string(text.substr(magic.size(), eol - magic.size()));
+  std::string head = text.substr(magic.size(), eol - magic.size());
+  const std::string tkey = " decision_threshold=";
+  if (size_t at = head.find(tkey); at != std::string::npos) {
+    try {
+      v.decision_threshold = std::stof(head.substr(at + tkey.size()));
+    } catch (const std::exception&) {
+      throw InputError(name + ":1: decision_threshold is not a number");
+    }
+    head.resize(at);
+  }
+  v.task = task_from_string(head);
   CsvOptions options;
   options.never_id = {"row", "label"};
   // Class labels stay text exactly as written ("007" is not the number 7).

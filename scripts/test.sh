@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"${JOBS:-$(nproc)}" --timeout 600 "$@"
+./scripts/fuzz.sh  # the request parsers under libFuzzer + ASan/UBSan, ~1 minute

@@ -76,6 +76,7 @@ void Pipeline::save(const std::filesystem::path& dir) const {
                          {"feature_types", types},
                          {"labels", labels},
                          {"members", members_json}};
+  if (task == Task::kBinary) body["decision_threshold"] = decision_threshold;
   // model.json carries its own checksum over the canonical dump of everything else.
   body["sha256"] = sha256_hex(body.dump());
   write_json_atomic(dir / "model.json", body);
@@ -100,6 +101,9 @@ Pipeline Pipeline::load(const std::filesystem::path& dir) {
   p.features = j.at("features").get<std::vector<std::string>>();
   for (const auto& t : j.at("feature_types")) p.feature_types.push_back(column_type_from_string(t.get<std::string>()));
   p.labels = j.at("labels").get<std::vector<std::string>>();
+  p.decision_threshold = j.value("decision_threshold", 0.5f);
+  if (!(p.decision_threshold >= 0.0f && p.decision_threshold <= 1.0f))
+    throw InputError(path.string() + ": decision_threshold must be between 0 and 1");
   for (const auto& mj : j.at("members")) {
     PipelineMember m;
     m.learner_name = mj.at("learner");

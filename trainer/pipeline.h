@@ -38,6 +38,20 @@ class Pipeline {
   std::vector<ColumnType> feature_types;  // parallel to features
   std::vector<std::string> labels;        // classification: class index -> label text
   std::vector<PipelineMember> members;
+  // Binary classification: class 1 is predicted when its probability is at least this. The
+  // job tunes it on the validation predictions for threshold-sensitive objectives (F1,
+  // accuracy, balanced accuracy); 0.5 otherwise.
+  float decision_threshold = 0.5f;
+
+  // The predicted class of one row's probabilities (arg-max; binary: the threshold).
+  int predicted_class(const float* probs) const {
+    const int k = num_classes();
+    if (k == 2) return probs[1] >= decision_threshold ? 1 : 0;
+    int best = 0;
+    for (int c = 1; c < k; ++c)
+      if (probs[c] > probs[best]) best = c;
+    return best;
+  }
 
   int num_classes() const { return is_classification(task) ? static_cast<int>(labels.size()) : 1; }
   // Each member's share of the prediction: the members' weights normalised to sum to 1, or

@@ -112,6 +112,15 @@ TEST(ValidationPredictions, RoundTripsClassificationAndRegression) {
   r.pred = {3.0f, 123456.789f};
   save_validation_predictions(dir / "r.csv", r);
   auto rb = load_validation_predictions(dir / "r.csv");
+  ValidationPredictions b;
+  b.task = Task::kBinary;
+  b.labels = {"no", "yes"};
+  b.rows = {0};
+  b.y_true = {1};
+  b.pred = {0.6f, 0.4f};
+  b.decision_threshold = 0.375f;
+  save_validation_predictions(dir / "b.csv", b);
+  EXPECT_EQ(load_validation_predictions(dir / "b.csv").decision_threshold, 0.375f);
   EXPECT_EQ(rb.y_true, r.y_true);
   EXPECT_EQ(rb.pred, r.pred);
   EXPECT_TRUE(rb.labels.empty());

@@ -183,3 +183,35 @@ TEST(Job, IdColumnIsExcludedAndQuestionMarksAreMissing) {
 
 }  // namespace
 }  // namespace tabpilot
+
+namespace tabpilot {
+namespace {
+
+TEST(Job, BinaryF1TunesTheDecisionThresholdAndPredictUsesIt) {
+  JobConfig c = small_job("breast_cancer_wisconsin", "class", "threshold");
+  c.max_candidates = 6;
+  JobResult r = run_fit(c);
+  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  auto job = describe_job(r.job_dir);
+  ASSERT_TRUE(job["tabpilot"].contains("decision_threshold"));
+  const auto& t = job["tabpilot"]["decision_threshold"];
+  EXPECT_EQ(t["metric"], "F1");
+  // Chosen on the validation predictions: never worse there than 0.5.
+  EXPECT_GE(t["validation_at_threshold"].get<double>(), t["validation_at_0.5"].get<double>());
+  const float threshold = t["value"].get<float>();
+  auto model = read_json(fs::path(r.job_dir) / "model/model.json");
+  EXPECT_FLOAT_EQ(model["decision_threshold"].get<float>(), threshold);
+  // Batch predictions follow the threshold, not 0.5.
+  fs::path out = fs::path(r.job_dir) / "pred.csv";
+  predict_csv(r.job_dir, testing::test_data("breast_cancer_wisconsin/test.csv").string(), out.string());
+  Table pred = read_csv(out.string());
+  const auto& labels = model["labels"];
+  const Column& label = pred.at("predicted_label");
+  const Column& p1 = pred.at("probability_" + labels[1].get<std::string>());
+  for (size_t i = 0; i < pred.num_rows; ++i)
+    EXPECT_EQ(label.value_string(i), labels[p1.numeric[i] >= threshold ? 1 : 0].get<std::string>())
+        << "row " << i << " p1 " << p1.numeric[i];
+}
+
+}  // namespace
+}  // namespace tabpilot
