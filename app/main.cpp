@@ -2,6 +2,7 @@
 // 1 internal failure, 2 bad input or usage (one line on stderr saying what and where).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -29,6 +30,10 @@ int cmd_fit(JobConfig config) {
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   config.on_analysis_written = [](const std::string& dir) { write_data_exploration_report(dir); };
+  // The reports after the job take a second or two on small data: keep 5% of the limit
+  // (1 to 20 s, at most a fifth of it) for them, so that `--time-limit` bounds the whole command.
+  config.reserve_after_s =
+      std::min(0.2 * config.time_limit_s, std::clamp(0.05 * config.time_limit_s, 1.0, 20.0));
   JobResult r = run_fit(config);
   try {
     // Lighter Kernel SHAP than `tabpilot report` (8x fewer model evaluations), so the reports
@@ -38,6 +43,7 @@ int cmd_fit(JobConfig config) {
     quick.shap_rows = 100;
     quick.background_size = 8;
     quick.seed = config.seed;
+    quick.kernel_shap_budget_s = std::max(0.5, 0.5 * config.reserve_after_s);
     write_job_reports(r.job_dir, quick);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tabpilot: warning: reports not written: %s\n", e.what());

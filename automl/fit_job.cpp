@@ -274,7 +274,8 @@ void FitJob::tune() {
               (gpu_slots ? " + " + std::to_string(gpu_slots) + " GPU slot(s)" : ""));
 
   double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
-  double reserve = std::clamp(config_.time_limit_s * 0.03, 0.5, 5.0);
+  double reserve =
+      std::clamp(config_.time_limit_s * 0.03, 0.5, 5.0) + std::max(0.0, config_.reserve_after_s);
   auto at = [&](double s) {
     return start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
   };

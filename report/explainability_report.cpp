@@ -2,6 +2,7 @@
 // explainability.html: global SHAP importance (mean |SHAP| per input column) of the best
 // model. Kernel SHAP always (model-agnostic, on probabilities, as Autopilot/Clarify do); the
 // exact method too when the model has one (TreeSHAP / linear, in margin space).
+#include <chrono>
 #include <algorithm>
 #include <filesystem>
 #include <numeric>
@@ -105,14 +106,27 @@ void write_explainability_report(const fs::path& job_dir, const ReportOptions& o
     throw InputError("training file " + train + " is not readable (needed to explain the model)");
   const Table t = read_csv(train, p.csv_options());
   std::string which;
-  const std::vector<size_t> rows = rows_to_explain(
+  std::vector<size_t> rows = rows_to_explain(
       job_dir, t.num_rows, static_cast<size_t>(std::max(1, options.shap_rows)), options.seed, which);
-  const Table x = t.take(rows);
   std::vector<double> weights;
   const Table background = kmeans_background(p, t, options.background_size, options.seed, weights);
-  const ShapExplanation kernel =
-      kernel_shap(p, x, background, weights,
-                  {options.kernel_shap_samples, options.background_size, options.seed});
+  const KernelShapOptions kopt{options.kernel_shap_samples, options.background_size, options.seed};
+  constexpr size_t kProbeRows = 8;
+  if (options.kernel_shap_budget_s > 0 && rows.size() > kProbeRows) {
+    // Time a few rows (they are a random sample already) and keep what fits the budget.
+    const auto t0 = std::chrono::steady_clock::now();
+    kernel_shap(p, t.take({rows.begin(), rows.begin() + kProbeRows}), background, weights, kopt);
+    const double per_row =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / kProbeRows;
+    const double left = options.kernel_shap_budget_s - per_row * kProbeRows;
+    const size_t fit = per_row > 0 ? static_cast<size_t>(std::max(0.0, left) / per_row) : rows.size();
+    if (fit < rows.size()) {
+      rows.resize(std::max(kProbeRows, fit));
+      which += " (cut to " + std::to_string(rows.size()) + " rows by the time budget)";
+    }
+  }
+  const Table x = t.take(rows);
+  const ShapExplanation kernel = kernel_shap(p, x, background, weights, kopt);
   std::optional<ShapExplanation> exact;
   if (has_exact_shap(p)) exact = exact_shap(p, x);
 

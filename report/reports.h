@@ -12,6 +12,9 @@ struct ReportOptions {
   int shap_rows = 200;            // validation/training rows explained for global importance
   int background_size = 16;       // k-means centres of training rows for Kernel SHAP
   uint64_t seed = 0;
+  // Seconds Kernel SHAP may take (0 = no limit): a probe on a few rows times it, and fewer
+  // rows are explained when all of them would take longer (analysis.json says how many).
+  double kernel_shap_budget_s = 0;
 };
 
 // data_exploration.html (from data_exploration.json and the training data); called before

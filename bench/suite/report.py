@@ -20,7 +20,7 @@ sys.path.insert(0, HERE)
 from chart import grouped_bars  # noqa: E402
 from tasks import better, normalised  # noqa: E402
 
-ORDER = ["tabpilot", "tabpilot-random", "flaml", "autogluon-medium", "autogluon-best",
+ORDER = ["tabpilot", "tabpilot-random", "tabpilot-tpe", "flaml", "autogluon-medium", "autogluon-best",
          "xgboost", "lightgbm"]
 
 
@@ -168,7 +168,9 @@ def checks(t, budget):
                                           ", ".join(wins) or "none"))
     else:
         out.append("n/a : tabpilot vs autogluon-best: no common datasets (target at 300 s)")
-    compare_means("tabpilot", "tabpilot-random", True, "TPE beats random search, target at 60 and 300 s")
+    # Runs before the default became random have no tabpilot-tpe folder: their "tabpilot" was TPE.
+    tpe = "tabpilot-tpe" if any(s == "tabpilot-tpe" for (s, _) in t.rows) else "tabpilot"
+    compare_means(tpe, "tabpilot-random", True, "TPE beats random search, target at 60 and 300 s")
     samplers = sorted({str(r.get("extras", {}).get("sampler")) for (s, _), r in t.rows.items()
                        if s == "tabpilot" and r.get("status") == "ok"})
     if samplers and samplers != ["tpe"]:

@@ -25,7 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 
-SYSTEMS = ["tabpilot", "tabpilot-random", "flaml", "autogluon-medium", "autogluon-best",
+SYSTEMS = ["tabpilot", "tabpilot-random", "tabpilot-tpe", "flaml", "autogluon-medium", "autogluon-best",
            "xgboost", "lightgbm"]
 STARTUP_LIMIT_S = 180  # imports + reading the data, before the fit starts
 

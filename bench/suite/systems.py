@@ -17,7 +17,7 @@ import pandas as pd
 
 from tasks import label_text
 
-SYSTEMS = ["tabpilot", "tabpilot-random", "flaml", "autogluon-medium", "autogluon-best",
+SYSTEMS = ["tabpilot", "tabpilot-random", "tabpilot-tpe", "flaml", "autogluon-medium", "autogluon-best",
            "xgboost", "lightgbm"]
 
 
@@ -45,6 +45,8 @@ def run(system, ds, budget):
         return tabpilot(ds, budget, sampler=None)
     if system == "tabpilot-random":
         return tabpilot(ds, budget, sampler="random")
+    if system == "tabpilot-tpe":
+        return tabpilot(ds, budget, sampler="tpe")
     if system == "flaml":
         return flaml(ds, budget)
     if system == "autogluon-medium":

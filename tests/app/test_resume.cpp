@@ -61,7 +61,7 @@ std::vector<std::string> job_args(const fs::path& out, double limit) {
           "--target",  "class",
           "--output",  out.string(),
           "--name",    "resumable",
-          "--max-candidates", "250",  // the time limit ends the job
+          "--max-candidates", "100000",  // the time limit ends the job
           "--time-limit", std::to_string(limit),
           "--threads", "2",
           "--learners", "xgboost,mlp",
