@@ -455,7 +455,6 @@ JobResult FitJob::fail(const std::string& reason) {
 void FitJob::write_job_json() {
   JobSummary s;
   s.name = name_;
-  s.config = config_;
   s.task = task_;
   s.task_detected = task_detected_;
   s.objective = objective_;

@@ -168,6 +168,8 @@ class FitJob {
   // Greedy selection over the pool's validation predictions; replaces best_ by the ensemble
   // when it scores better than the best trial alone (recorded as a trial of its own).
   bool build_ensemble();
+  // Predictions on valid_rows_ with their rows (in the training file) and true labels.
+  ValidationPredictions validation_predictions(std::vector<float> pred) const;
   void write_validation_predictions(const std::vector<float>& pred);
   // Binary classification with F1 / accuracy / balanced accuracy: the decision threshold
   // that maximises the objective on the validation predictions (AutoGluon does the same).

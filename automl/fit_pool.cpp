@@ -268,7 +268,7 @@ void FitJob::choose_threshold(const std::vector<float>& pred) {
                      {"validation_at_threshold", best_s}};
 }
 
-void FitJob::write_validation_predictions(const std::vector<float>& pred) {
+ValidationPredictions FitJob::validation_predictions(std::vector<float> pred) const {
   ValidationPredictions v;
   v.task = task_;
   v.labels = encoded_.labels;
@@ -277,7 +277,12 @@ void FitJob::write_validation_predictions(const std::vector<float>& pred) {
     v.rows.push_back(encoded_.kept_rows.empty() ? r : encoded_.kept_rows[r]);
     v.y_true.push_back(encoded_.y[r]);
   }
-  v.pred = pred;
+  v.pred = std::move(pred);
+  return v;
+}
+
+void FitJob::write_validation_predictions(const std::vector<float>& pred) {
+  ValidationPredictions v = validation_predictions(pred);
   v.decision_threshold = best_ ? best_->decision_threshold : 0.5f;
   save_validation_predictions(job_dir_ / kValidationPredictionsFile, v);
 }

@@ -78,14 +78,7 @@ ReproducedTrial FitJob::reproduce(const std::string& job_dir, const std::string&
   for (auto& [name, v] : r.valid_sum) out.metrics["validation"][name] = v / k;
   for (auto& [name, v] : r.train_sum) out.metrics["train"][name] = v / k;
   out.objective = out.metrics["validation"][out.objective_metric];
-  ValidationPredictions& vp = out.predictions;
-  vp.task = task_;
-  vp.labels = encoded_.labels;
-  for (size_t row : valid_rows_) {
-    vp.rows.push_back(encoded_.kept_rows.empty() ? row : encoded_.kept_rows[row]);
-    vp.y_true.push_back(encoded_.y[row]);
-  }
-  vp.pred = std::move(r.oof);
+  out.predictions = validation_predictions(std::move(r.oof));
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return out;
 }
