@@ -109,6 +109,10 @@ int main(int argc, char** argv) {
   fit->add_option("--ensemble-rounds", config.ensemble_rounds,
                   "greedy ensemble selection over the best trials (0: the best single trial)")
       ->capture_default_str();
+  fit->add_option("--ensemble-metric", config.ensemble_metric,
+                  "what ensemble selection climbs: auto (log loss for F1/accuracy-like "
+                  "objectives, else the objective) or objective")
+      ->capture_default_str();
 
   std::string job_dir;
   auto* describe = app.add_subcommand("describe", "print job.json (DescribeAutoMLJob-like)");

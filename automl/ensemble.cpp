@@ -53,4 +53,15 @@ EnsembleSelection select_ensemble(const std::vector<const std::vector<float>*>& 
   return out;
 }
 
+Metric ensemble_selection_metric(Task task, Metric objective) {
+  if (task == Task::kRegression) return objective;
+  switch (objective) {
+    case Metric::kAUC:
+    case Metric::kLogLoss:
+      return objective;  // already scores probabilities
+    default:
+      return Metric::kLogLoss;
+  }
+}
+
 }  // namespace tabpilot

@@ -45,6 +45,9 @@ constexpr size_t kLargeRows = 200000;
 // Trials whose models are kept (in memory and under <job>/trials/) for ensemble selection and
 // resume; on large data only the best one.
 constexpr size_t kPoolSize = 20;
+// ... at most this many of one candidate: a sampler that settles on one candidate would
+// otherwise fill the pool with near-copies, and greedy selection needs different models.
+constexpr size_t kPoolPerCandidate = 5;
 inline constexpr const char* kTrialsDir = "trials";
 inline constexpr const char* kEnsembleCandidate = "ensemble";
 
@@ -165,6 +168,11 @@ class FitJob {
   void save_trial_dir(const PoolEntry& e) const;
   void load_pool_from_disk();
   void adopt_best_locked();  // best_* fields from pool_.front(); best_mutex_ held
+  // Whether a trial would enter the pool (kPoolSize, kPoolPerCandidate); best_mutex_ held
+  // during tuning, or before the trials start.
+  bool pool_admits(size_t cand, double objective, int64_t id) const;
+  // Inserts in rank order and evicts what the limits leave out; returns the evicted names.
+  std::vector<std::string> pool_insert(PoolEntry e);
   // Greedy selection over the pool's validation predictions; replaces best_ by the ensemble
   // when it scores better than the best trial alone (recorded as a trial of its own).
   bool build_ensemble();

@@ -1,6 +1,7 @@
 // FitJob's pool of best trials: the fitted pipelines and validation predictions of the best
-// kPoolSize trials, kept in memory and under <job>/trials/<name>/ (so that a resumed job still
-// has them), the best single trial, and greedy ensemble selection over the pool at the end.
+// kPoolSize trials (at most kPoolPerCandidate of one candidate), kept in memory and under
+// <job>/trials/<name>/ (so that a resumed job still has them), the best single trial, and
+// greedy ensemble selection over the pool at the end.
 #include <fstream>
 
 #include "tabpilot/automl/fit_job_internal.h"
@@ -60,6 +61,7 @@ void FitJob::load_pool_from_disk() {
     auto cand = std::find_if(candidates_.begin(), candidates_.end(),
                              [&](const CandidateDefinition& c) { return c.name == t.candidate; });
     if (!fs::exists(dir / "trial.json") || cand == candidates_.end()) continue;
+    if (!pool_admits(static_cast<size_t>(cand - candidates_.begin()), *t.objective, t.id)) continue;
     try {
       nlohmann::json info = read_json(dir / "trial.json");
       std::string bytes = read_file(dir / "validation_predictions.f32");
@@ -87,6 +89,43 @@ void FitJob::load_pool_from_disk() {
   }
   std::lock_guard<std::mutex> lock(best_mutex_);
   if (!pool_.empty()) adopt_best_locked();
+}
+
+bool FitJob::pool_admits(size_t cand, double objective, int64_t id) const {
+  const PoolEntry* worst_same = nullptr;
+  size_t same = 0;
+  for (const auto& p : pool_)
+    if (p.cand == cand) {
+      ++same;
+      worst_same = &p;
+    }
+  // A full share of its candidate: it must displace that candidate's worst entry.
+  if (same >= std::min(kPoolPerCandidate, pool_limit_))
+    return better(objective, id, worst_same->objective, worst_same->id);
+  return pool_.size() < pool_limit_ || better(objective, id, pool_.back().objective, pool_.back().id);
+}
+
+std::vector<std::string> FitJob::pool_insert(PoolEntry e) {
+  const size_t cand = e.cand;
+  auto pos = std::find_if(pool_.begin(), pool_.end(), [&](const PoolEntry& p) {
+    return better(e.objective, e.id, p.objective, p.id);
+  });
+  pool_.insert(pos, std::move(e));
+  std::vector<std::string> evicted;
+  size_t same = 0;
+  for (auto it = pool_.begin(); it != pool_.end();) {
+    if (it->cand == cand && ++same > kPoolPerCandidate) {
+      evicted.push_back(it->name);
+      it = pool_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  while (pool_.size() > pool_limit_) {
+    evicted.push_back(pool_.back().name);
+    pool_.pop_back();
+  }
+  return evicted;
 }
 
 void FitJob::adopt_best_locked() {
@@ -118,10 +157,7 @@ void FitJob::offer_best(int64_t id, const std::string& name, size_t cand_index,
   e.oof = std::move(oof);
   for (auto& m : members) m.trial = name;
   e.pipeline = make_pipeline(candidates_[cand_index].name, std::move(members));
-  auto admissible = [&] {
-    return pool_.size() < pool_limit_ ||
-           better(objective, id, pool_.back().objective, pool_.back().id);
-  };
+  auto admissible = [&] { return pool_admits(cand_index, objective, id); };
   bool admit;
   {
     std::lock_guard<std::mutex> lock(best_mutex_);
@@ -140,14 +176,7 @@ void FitJob::offer_best(int64_t id, const std::string& name, size_t cand_index,
     std::lock_guard<std::mutex> lock(best_mutex_);
     ++finished_;
     if (admit && admissible()) {
-      auto pos = std::find_if(pool_.begin(), pool_.end(), [&](const PoolEntry& p) {
-        return better(objective, id, p.objective, p.id);
-      });
-      pool_.insert(pos, std::move(e));
-      while (pool_.size() > pool_limit_) {
-        evicted.push_back(pool_.back().name);
-        pool_.pop_back();
-      }
+      evicted = pool_insert(std::move(e));
       adopt_best_locked();
     } else if (admit) {
       evicted.push_back(name);
@@ -170,8 +199,11 @@ bool FitJob::build_ensemble() {
   for (size_t r : valid_rows_) y.push_back(encoded_.y[r]);
   std::vector<const std::vector<float>*> preds;
   for (const auto& e : pool_) preds.push_back(&e.oof);
+  const Metric metric = config_.ensemble_metric == "objective"
+                            ? objective_
+                            : ensemble_selection_metric(task_, objective_);
   EnsembleSelection sel =
-      select_ensemble(preds, y, task_, num_classes(), objective_, config_.ensemble_rounds);
+      select_ensemble(preds, y, task_, num_classes(), metric, config_.ensemble_rounds);
   nlohmann::json members = nlohmann::json::array();
   size_t used = 0;
   for (size_t m = 0; m < pool_.size(); ++m)
@@ -182,10 +214,14 @@ bool FitJob::build_ensemble() {
   ensemble_info_ = {{"rounds", sel.rounds},
                     {"pool", pool_.size()},
                     {"members", members},
-                    {"objective", sel.objective},
-                    {"best_single_objective", sel.single_objective}};
-  const bool improved = higher_is_better(objective_) ? sel.objective > sel.single_objective
-                                                     : sel.objective < sel.single_objective;
+                    {"selection_metric", std::string(to_string(metric))},
+                    {"selection_value", sel.objective},
+                    {"best_single_selection_value", sel.single_objective},
+                    // both objectives below on the pooled rows, like the selection
+                    {"best_single_objective",
+                     compute_metric(objective_, task_, y, pool_[0].oof, num_classes())}};
+  const bool improved = higher_is_better(metric) ? sel.objective > sel.single_objective
+                                                 : sel.objective < sel.single_objective;
   if (used < 2 || !improved) {
     ensemble_info_["used"] = false;
     ensemble_info_["reason"] = "no combination scored better than the best trial alone";
@@ -216,13 +252,16 @@ bool FitJob::build_ensemble() {
   nlohmann::json params = {{"members", members}, {"rounds", sel.rounds}};
   int64_t id = store_->create_trial(name, kEnsembleCandidate, kEnsembleCandidate, params);
   store_->start_trial(id);
+  // Its objective on the pooled rows, in the job's metric (what the leaderboard ranks by).
+  const double objective = compute_metric(objective_, task_, y, pred, num_classes());
+  ensemble_info_["objective"] = objective;
   nlohmann::json metrics = {{"validation", metrics_of(y, pred)}, {"train", nlohmann::json::object()}};
-  store_->finish_trial(id, TrialState::kComplete, metrics, sel.objective, "",
+  store_->finish_trial(id, TrialState::kComplete, metrics, objective, "",
                        {{"ensemble", ensemble_info_}});
   best_ = make_pipeline(kEnsembleCandidate, std::move(all));
   best_id_ = id;
   best_name_ = name;
-  best_objective_ = sel.objective;
+  best_objective_ = objective;
   ensemble_info_["used"] = true;
   ensemble_pred_ = std::move(pred);
   return true;

@@ -56,6 +56,10 @@ struct JobConfig {
   // Greedy ensemble selection (Caruana et al. 2004) over the validation predictions of the
   // best trials: 0 = off (the best single trial is the model), N = up to N selection rounds.
   int ensemble_rounds = 25;
+  // What the selection climbs: "auto" (the log loss for classification objectives that count
+  // hard decisions, else the objective: automl/ensemble.h) or "objective" (always the
+  // job's objective).
+  std::string ensemble_metric = "auto";
   // Binary: tune the decision threshold on the validation predictions (F1, accuracy and
   // balanced accuracy objectives); off = 0.5.
   bool tune_threshold = true;

@@ -71,7 +71,8 @@ nlohmann::json job_config_json(const JobConfig& c) {
                       {"slots_per_gpu", c.slots_per_gpu},
                       {"prune", c.prune},
                       {"tune_threshold", c.tune_threshold},
-                      {"ensemble_rounds", c.ensemble_rounds}};
+                      {"ensemble_rounds", c.ensemble_rounds},
+                      {"ensemble_metric", c.ensemble_metric}};
   j["problem_type"] = c.problem_type ? nlohmann::json(to_string(*c.problem_type)) : nlohmann::json();
   return j;
 }
@@ -98,6 +99,7 @@ JobConfig job_config_from_json(const nlohmann::json& j) {
   c.prune = j.value("prune", c.prune);
   c.tune_threshold = j.value("tune_threshold", c.tune_threshold);
   c.ensemble_rounds = j.value("ensemble_rounds", c.ensemble_rounds);
+  c.ensemble_metric = j.value("ensemble_metric", c.ensemble_metric);
   if (j.contains("problem_type") && j["problem_type"].is_string())
     c.problem_type = task_from_string(j["problem_type"].get<std::string>());
   return c;

@@ -27,7 +27,8 @@ const std::vector<std::string>& known_hyperparameters() {
       "target", "target_attribute_name", "problem_type", "objective", "max_candidates",
       "max_runtime_seconds", "time_limit", "max_runtime_per_training_job_in_seconds",
       "trial_time_limit", "seed", "cv_folds", "validation_fraction", "learners", "threads",
-      "device", "refit", "gpu_mlp_batch", "sampler", "ensemble_rounds", "name"};
+      "device", "refit", "gpu_mlp_batch", "sampler", "ensemble_rounds", "ensemble_metric",
+      "name"};
   return keys;
 }
 
@@ -122,6 +123,7 @@ JobConfig config_from_hyperparameters(const nlohmann::json& hp) {
   if (auto v = get("sampler")) c.sampler = *v;
   if (auto v = get("ensemble_rounds"))
     c.ensemble_rounds = parse_number<int>("ensemble_rounds", *v);
+  if (auto v = get("ensemble_metric")) c.ensemble_metric = *v;
   if (auto v = get("refit")) {
     if (*v != "true" && *v != "false" && *v != "True" && *v != "False")
       throw InputError("hyperparameters.json: 'refit' must be true or false, got '" + *v + "'");

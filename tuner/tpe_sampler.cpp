@@ -17,7 +17,18 @@ struct Obs {
   const TrialRecord* trial;
   bool scored = false;  // COMPLETE with a finite objective
   double loss = 0;      // objective, negated when maximizing
+  double tie = 0;       // secondary loss for equal objectives (validation LogLoss, else 0)
 };
+
+// Step objectives (F1, Accuracy) leave many trials equal; the validation log loss, a proper
+// scoring rule, then says which of them is better instead of the trial order.
+double tie_breaker(const TrialRecord& t) {
+  auto v = t.metrics.find("validation");
+  if (v == t.metrics.end() || !v->is_object()) return 0;
+  auto l = v->find("LogLoss");
+  return l != v->end() && l->is_number() && std::isfinite(l->get<double>()) ? l->get<double>()
+                                                                            : 0;
+}
 
 using ByCandidate = std::vector<std::vector<Obs>>;
 
@@ -35,6 +46,7 @@ ByCandidate group(const std::vector<std::string>& names, const std::vector<Trial
     if (t.state == TrialState::kComplete && t.objective && std::isfinite(*t.objective)) {
       o.scored = true;
       o.loss = direction == Direction::kMinimize ? *t.objective : -*t.objective;
+      o.tie = tie_breaker(t);
     }
     out[c].push_back(o);
   }
@@ -43,7 +55,8 @@ ByCandidate group(const std::vector<std::string>& names, const std::vector<Trial
 
 bool by_loss(const Obs* a, const Obs* b) {
   if (a->loss != b->loss) return a->loss < b->loss;
-  return a->trial->id < b->trial->id;  // ties: deterministic
+  if (a->tie != b->tie) return a->tie < b->tie;
+  return a->trial->id < b->trial->id;  // still equal: deterministic
 }
 
 size_t n_good(size_t n_scored, const TpeOptions& o) {

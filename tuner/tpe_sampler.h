@@ -10,7 +10,8 @@
 //
 // One proposal:
 //  1. Candidate (the root categorical). Completed trials of all candidates are ranked by
-//     loss (the objective, negated when maximizing); the best ceil(gamma * sqrt(n)) (at most
+//     loss (the objective, negated when maximizing; equal objectives, common with F1 and
+//     Accuracy, by their validation LogLoss); the best ceil(gamma * sqrt(n)) (at most
 //     max_good) are "good". Everything else is "bad": the other completed trials, failed
 //     and pruned ones, and the trials in flight (RUNNING or WAITING) - the pessimistic
 //     constant liar, so concurrent asks spread instead of piling onto one point. l(c) and

@@ -20,8 +20,9 @@ sys.path.insert(0, HERE)
 from chart import grouped_bars  # noqa: E402
 from tasks import better, normalised  # noqa: E402
 
-ORDER = ["tabpilot", "tabpilot-random", "tabpilot-tpe", "flaml", "autogluon-medium", "autogluon-best",
-         "xgboost", "lightgbm"]
+ORDER = ["tabpilot", "tabpilot-random", "tabpilot-tpe", "tabpilot-no-ensemble",
+         "tabpilot-ens-objective", "flaml",
+         "autogluon-medium", "autogluon-best", "xgboost", "lightgbm"]
 
 
 def load(folder):
@@ -168,14 +169,23 @@ def checks(t, budget):
                                           ", ".join(wins) or "none"))
     else:
         out.append("n/a : tabpilot vs autogluon-best: no common datasets (target at 300 s)")
-    # Runs before the default became random have no tabpilot-tpe folder: their "tabpilot" was TPE.
-    tpe = "tabpilot-tpe" if any(s == "tabpilot-tpe" for (s, _) in t.rows) else "tabpilot"
-    compare_means(tpe, "tabpilot-random", True, "TPE beats random search, target at 60 and 300 s")
     samplers = sorted({str(r.get("extras", {}).get("sampler")) for (s, _), r in t.rows.items()
                        if s == "tabpilot" and r.get("status") == "ok"})
-    if samplers and samplers != ["tpe"]:
-        out.append("NOTE: the tabpilot runs used sampler %s (tabpilot fit's default), not tpe: the "
-                   "TPE-vs-random line above does not compare TPE" % "/".join(samplers))
+    present = {s for (s, _) in t.rows}
+    # Each side of TPE vs random: its own column, else "tabpilot" when that ran the sampler.
+    tpe = "tabpilot-tpe" if "tabpilot-tpe" in present else "tabpilot" if samplers == ["tpe"] else None
+    rnd = ("tabpilot-random" if "tabpilot-random" in present
+           else "tabpilot" if samplers == ["random"] else None)
+    if tpe and rnd:
+        compare_means(tpe, rnd, True, "TPE beats random search, target at 60 and 300 s")
+    else:
+        out.append("n/a : TPE vs random: no column for one of them (target at 60 and 300 s)")
+    if "tabpilot-no-ensemble" in present:
+        common = t.common("tabpilot", "tabpilot-no-ensemble")
+        if common:
+            on, off = t.mean("tabpilot", common), t.mean("tabpilot-no-ensemble", common)
+            out.append("INFO: ensemble selection on %.3f vs off %.3f on %d datasets (picks the "
+                       "default)" % (on, off, len(common)))
     return out
 
 

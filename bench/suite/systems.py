@@ -17,8 +17,9 @@ import pandas as pd
 
 from tasks import label_text
 
-SYSTEMS = ["tabpilot", "tabpilot-random", "tabpilot-tpe", "flaml", "autogluon-medium", "autogluon-best",
-           "xgboost", "lightgbm"]
+SYSTEMS = ["tabpilot", "tabpilot-random", "tabpilot-tpe", "tabpilot-no-ensemble",
+           "tabpilot-ens-objective", "flaml",
+           "autogluon-medium", "autogluon-best", "xgboost", "lightgbm"]
 
 
 @dataclass
@@ -47,6 +48,10 @@ def run(system, ds, budget):
         return tabpilot(ds, budget, sampler="random")
     if system == "tabpilot-tpe":
         return tabpilot(ds, budget, sampler="tpe")
+    if system == "tabpilot-no-ensemble":  # the default with the best single trial as the model
+        return tabpilot(ds, budget, sampler=None, extra=["--ensemble-rounds", "0"])
+    if system == "tabpilot-ens-objective":  # ensemble selection on the objective itself
+        return tabpilot(ds, budget, sampler=None, extra=["--ensemble-metric", "objective"])
     if system == "flaml":
         return flaml(ds, budget)
     if system == "autogluon-medium":
@@ -60,11 +65,11 @@ def run(system, ds, budget):
     raise SystemExit("unknown system %r (known: %s)" % (system, ", ".join(SYSTEMS)))
 
 
-def tabpilot(ds, b, sampler):
+def tabpilot(ds, b, sampler, extra=()):
     job = os.path.join(b.workdir, ds.name)
     cmd = [b.tabpilot, "fit", ds.train_csv, "--target", ds.target, "--output", b.workdir,
            "--name", ds.name, "--force", "--quiet", "--time-limit", "%g" % b.seconds,
-           "--threads", str(b.cores), "--seed", str(b.seed)]
+           "--threads", str(b.cores), "--seed", str(b.seed)] + list(extra)
     if sampler:
         cmd += ["--sampler", sampler]
     else:

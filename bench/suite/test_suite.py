@@ -101,6 +101,22 @@ class Report(unittest.TestCase):
         # ties count as a match: b only
         self.assertTrue(lines[2].startswith("PASS: tabpilot at least matches autogluon-best on 1 of 2"))
 
+    def test_tpe_vs_random_uses_the_default_column_for_its_sampler(self):
+        # "tabpilot" ran random search (its default), "tabpilot-tpe" ran TPE: a: 0.75 vs 1.0.
+        rows = [row("tabpilot", "a", "MSE", 4.0, 10.0), row("tabpilot-tpe", "a", "MSE", 2.0, 10.0)]
+        rows[0]["extras"] = {"sampler": "random"}
+        lines = checks(Table({(r["system"], r["dataset"]): r for r in rows}), 300)
+        self.assertIn("PASS: tabpilot-tpe normalised mean 1.000 > tabpilot 0.750 on 1 datasets",
+                      "\n".join(lines))
+        rows[0]["extras"] = {"sampler": "tpe"}  # then nothing ran random search
+        lines = checks(Table({(r["system"], r["dataset"]): r for r in rows}), 300)
+        self.assertIn("n/a : TPE vs random", "\n".join(lines))
+
+    def test_ensemble_on_off_line(self):
+        rows = [row("tabpilot", "a", "MSE", 4.0, 10.0), row("tabpilot-no-ensemble", "a", "MSE", 2.0, 10.0)]
+        lines = checks(Table({(r["system"], r["dataset"]): r for r in rows}), 60)
+        self.assertIn("INFO: ensemble selection on 0.750 vs off 1.000 on 1 datasets", "\n".join(lines))
+
     def test_chart_is_valid_svg(self):
         t = self.table()
         svg = grouped_bars(t.datasets, t.systems, t.norm, "test <chart>")

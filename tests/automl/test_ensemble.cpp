@@ -89,6 +89,15 @@ TEST(Ensemble, RejectsMismatchedInputs) {
   EXPECT_THROW(select_ensemble({}, y, Task::kRegression, 1, Metric::kMSE, 5), std::invalid_argument);
 }
 
+TEST(Ensemble, SelectionMetricIsTheLogLossForHardDecisionObjectives) {
+  EXPECT_EQ(ensemble_selection_metric(Task::kRegression, Metric::kMAE), Metric::kMAE);
+  EXPECT_EQ(ensemble_selection_metric(Task::kBinary, Metric::kF1), Metric::kLogLoss);
+  EXPECT_EQ(ensemble_selection_metric(Task::kBinary, Metric::kBalancedAccuracy), Metric::kLogLoss);
+  EXPECT_EQ(ensemble_selection_metric(Task::kBinary, Metric::kAUC), Metric::kAUC);
+  EXPECT_EQ(ensemble_selection_metric(Task::kMulticlass, Metric::kAccuracy), Metric::kLogLoss);
+  EXPECT_EQ(ensemble_selection_metric(Task::kMulticlass, Metric::kF1Macro), Metric::kLogLoss);
+}
+
 TEST(ValidationPredictions, RoundTripsClassificationAndRegression) {
   ValidationPredictions v;
   v.task = Task::kMulticlass;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "support/test_paths.h"
 #include "tabpilot/automl/job.h"
@@ -91,6 +92,7 @@ TEST(Job, HoldOutRefitsTheBestTrialOnAllRows) {
   JobConfig c = small_job("penguins", "species", "refit");
   c.cv_folds = 0;
   c.max_candidates = 4;
+  c.ensemble_rounds = 0;  // an ensemble of trial models is not refitted
   JobResult r = run_fit(c);
   ASSERT_EQ(r.status, "Completed") << r.failure_reason;
   auto job = describe_job(r.job_dir);
@@ -105,6 +107,7 @@ TEST(Job, HoldOutRefitsTheBestTrialOnAllRows) {
   n.cv_folds = 0;
   n.max_candidates = 4;
   n.refit = false;
+  n.ensemble_rounds = 0;
   JobResult nr = run_fit(n);
   ASSERT_EQ(nr.status, "Completed");
   EXPECT_FALSE(describe_job(nr.job_dir)["tabpilot"].contains("refit"));
@@ -126,6 +129,7 @@ TEST(Job, MlpTrialsTrainInBatchesThatShareTheirShapes) {
   c.max_candidates = 7;
   c.threads = 1;
   c.cv_folds = 0;
+  c.ensemble_rounds = 0;  // the leaderboard: the 7 trials only
   JobResult r = run_fit(c);
   ASSERT_EQ(r.status, "Completed") << r.failure_reason;
   auto rows = list_trials(r.job_dir, "id");
@@ -166,6 +170,38 @@ TEST(Job, TimeLimitIsHard) {
   EXPECT_EQ(describe_job(r.job_dir)["AutoMLJobSecondaryStatus"], "MaxAutoMLJobRuntimeReached");
 }
 
+// The pool kept for ensembles (the trials/ folder) holds at most 20 trials and at most 5 of
+// one candidate, so that many near-equal trials of one candidate leave room for others.
+TEST(Job, EnsemblePoolKeepsAtMostFiveTrialsOfOneCandidate) {
+  JobConfig c = small_job("penguins", "species", "pool");
+  c.learners = {"linear"};
+  c.max_candidates = 40;
+  c.sampler = "tpe";
+  JobResult r = run_fit(c);
+  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  std::map<std::string, int> per_candidate;
+  int kept = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(r.job_dir) / "trials")) {
+    const std::string name = e.path().filename().string();
+    ++kept;
+    ++per_candidate[name.substr(0, name.rfind('-'))];
+  }
+  EXPECT_LE(kept, 20);
+  EXPECT_GE(per_candidate.size(), 2u) << "the pool should hold more than one candidate";
+  for (const auto& [cand, n] : per_candidate) EXPECT_LE(n, 5) << cand;
+  // Every completed trial better than a kept trial of its candidate is kept too (the pool
+  // keeps each candidate's best, not an arbitrary five).
+  nlohmann::json rows = list_trials(r.job_dir);
+  std::map<std::string, int> seen;
+  for (const auto& row : rows) {  // best first
+    const std::string name = row["trial"].get<std::string>();
+    if (row["learner"] == "ensemble" || row["state"] != "COMPLETE") continue;
+    const std::string cand = name.substr(0, name.rfind('-'));
+    if (++seen[cand] <= per_candidate[cand])
+      EXPECT_TRUE(fs::exists(fs::path(r.job_dir) / "trials" / name)) << name;
+  }
+}
+
 TEST(Job, IdColumnIsExcludedAndQuestionMarksAreMissing) {
   JobConfig c = small_job("breast_cancer_wisconsin", "class", "bcw");
   c.max_candidates = 3;
@@ -199,6 +235,14 @@ TEST(Job, BinaryF1TunesTheDecisionThresholdAndPredictUsesIt) {
   // Chosen on the validation predictions: never worse there than 0.5.
   EXPECT_GE(t["validation_at_threshold"].get<double>(), t["validation_at_0.5"].get<double>());
   const float threshold = t["value"].get<float>();
+  // The ensemble climbs the log loss for an F1 job, and is kept only when it beats the best
+  // trial's log loss on the same rows.
+  ASSERT_TRUE(job["tabpilot"].contains("ensemble"));
+  const auto& e = job["tabpilot"]["ensemble"];
+  EXPECT_EQ(e["selection_metric"], "LogLoss");
+  if (e["used"].get<bool>()) {
+    EXPECT_LT(e["selection_value"].get<double>(), e["best_single_selection_value"].get<double>());
+  }
   auto model = read_json(fs::path(r.job_dir) / "model/model.json");
   EXPECT_FLOAT_EQ(model["decision_threshold"].get<float>(), threshold);
   // Batch predictions follow the threshold, not 0.5.
