@@ -50,7 +50,7 @@ struct JobConfig {
   // Asynchronous successive halving of boosting rounds / MLP epochs (tuner/pruner.h).
   bool prune = true;
   // Which sampler proposes trials after the defaults (tuner/sampler.h: "tpe", "random").
-  // Random is the default because it measured ahead of TPE in the 60 s suite
+  // Random is the default because it measured ahead of TPE in the suite at 60 and 300 s
   // (bench/RESULTS.md); TPE is one flag away until it wins.
   std::string sampler = "random";
   // Greedy ensemble selection (Caruana et al. 2004) over the validation predictions of the

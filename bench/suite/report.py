@@ -180,12 +180,13 @@ def checks(t, budget):
         compare_means(tpe, rnd, True, "TPE beats random search, target at 60 and 300 s")
     else:
         out.append("n/a : TPE vs random: no column for one of them (target at 60 and 300 s)")
-    if "tabpilot-no-ensemble" in present:
-        common = t.common("tabpilot", "tabpilot-no-ensemble")
+    for other, what in (("tabpilot-no-ensemble", "ensemble selection on %.3f vs off %.3f"),
+                        ("tabpilot-ens-objective", "ensemble selection on the log loss (auto) %.3f "
+                                                   "vs on the objective %.3f")):
+        common = t.common("tabpilot", other) if other in present else []
         if common:
-            on, off = t.mean("tabpilot", common), t.mean("tabpilot-no-ensemble", common)
-            out.append("INFO: ensemble selection on %.3f vs off %.3f on %d datasets (picks the "
-                       "default)" % (on, off, len(common)))
+            out.append(("INFO: " + what + " on %d datasets (picks the default)") % (
+                t.mean("tabpilot", common), t.mean(other, common), len(common)))
     return out
 
 

@@ -117,6 +117,13 @@ class Report(unittest.TestCase):
         lines = checks(Table({(r["system"], r["dataset"]): r for r in rows}), 60)
         self.assertIn("INFO: ensemble selection on 0.750 vs off 1.000 on 1 datasets", "\n".join(lines))
 
+    def test_runner_and_systems_know_the_same_systems(self):
+        import run
+        import systems
+        import report
+        self.assertEqual(run.SYSTEMS, systems.SYSTEMS)
+        self.assertEqual(report.ORDER, systems.SYSTEMS)
+
     def test_chart_is_valid_svg(self):
         t = self.table()
         svg = grouped_bars(t.datasets, t.systems, t.norm, "test <chart>")

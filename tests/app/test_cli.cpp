@@ -129,6 +129,26 @@ TEST(Cli, DeviceGpuWithoutAGpuIsBadInputAndLeavesNoJob) {
   EXPECT_EQ(run_cli("fit x.csv --target y --device tpu").code, 2);
 }
 
+// Autopilot's 250-candidate cap applies unless a time limit is given alone: then the budget
+// ends the job (up to 2000 trials); an explicit --max-candidates always wins.
+TEST(Cli, TimeLimitAloneRaisesTheCandidateCap) {
+  auto runs = tabpilot::testing::scratch_dir("cli-cap");
+  const std::string fit = "fit " + tabpilot::testing::test_data("penguins/train.csv").string() +
+                          " --target species --learners linear --quiet --output " +
+                          runs.string();
+  auto cap_of = [&](const std::string& name, const std::string& flags) {
+    CliRun r = run_cli(fit + " --name " + name + " " + flags);
+    EXPECT_EQ(r.code, 0) << r.err;
+    CliRun d = run_cli("describe " + (runs / name).string());
+    const size_t at = d.out.find("\"MaxCandidates\": ");
+    if (at == std::string::npos) return -1;
+    return std::atoi(d.out.c_str() + at + 17);
+  };
+  EXPECT_EQ(cap_of("timed", "--time-limit 2"), 2000);
+  EXPECT_EQ(cap_of("both", "--time-limit 2 --max-candidates 5"), 5);
+  EXPECT_EQ(cap_of("neither", ""), 250);
+}
+
 TEST(Cli, FitPredictDescribeTrials) {
   auto runs = tabpilot::testing::scratch_dir("cli-runs");
   std::string train = tabpilot::testing::test_data("penguins/train.csv").string();
