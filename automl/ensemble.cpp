@@ -1,6 +1,9 @@
 #include "tabpilot/automl/ensemble.h"
 
 #include <stdexcept>
+#include <string>
+
+#include "tabpilot/common/error.h"
 
 namespace tabpilot {
 
@@ -53,8 +56,10 @@ EnsembleSelection select_ensemble(const std::vector<const std::vector<float>*>& 
   return out;
 }
 
-Metric ensemble_selection_metric(Task task, Metric objective) {
-  if (task == Task::kRegression) return objective;
+Metric ensemble_selection_metric(Task task, Metric objective, std::string_view rule) {
+  if (rule != "auto" && rule != "objective")
+    throw InputError("--ensemble-metric must be auto or objective, not '" + std::string(rule) + "'");
+  if (rule == "objective" || task == Task::kRegression) return objective;
   switch (objective) {
     case Metric::kAUC:
     case Metric::kLogLoss:

@@ -4,6 +4,7 @@
 // result is the best prefix of the rounds, so it is never worse than the best single model
 // on the rows it was selected on.
 #pragma once
+#include <string_view>
 #include <vector>
 
 #include "tabpilot/data/problem_type.h"
@@ -30,7 +31,8 @@ EnsembleSelection select_ensemble(const std::vector<const std::vector<float>*>& 
 // validation LogLoss. Hill-climbing a step metric on a few hundred rows fits their noise (and,
 // for binary F1, the 0.5 threshold that is tuned afterwards anyway); the log loss rewards
 // better probabilities, and the decision threshold is then chosen on the ensemble's own
-// predictions. Measured on pima and german credit: bench/RESULTS.md.
-Metric ensemble_selection_metric(Task task, Metric objective);
+// predictions. Measured in the suite: bench/RESULTS.md. `rule` is JobConfig::ensemble_metric:
+// "auto" (the above) or "objective" (always the objective); anything else is an InputError.
+Metric ensemble_selection_metric(Task task, Metric objective, std::string_view rule = "auto");
 
 }  // namespace tabpilot

@@ -78,9 +78,8 @@ void FitJob::analyse() {
   if (config_.device == "gpu" && cuda_devices().empty())
     throw InputError("--device gpu: no GPU is visible (" + describe_compute() + ")");
   make_sampler(config_.sampler);  // an unknown name is an InputError before anything is written
-  if (config_.ensemble_metric != "auto" && config_.ensemble_metric != "objective")
-    throw InputError("--ensemble-metric must be auto or objective, not '" +
-                     config_.ensemble_metric + "'");
+  // An unknown --ensemble-metric is an InputError before anything is written, too.
+  ensemble_selection_metric(Task::kRegression, Metric::kMSE, config_.ensemble_metric);
   if (config_.slots_per_gpu < 1) throw InputError("--slots-per-gpu must be at least 1");
   if (!(config_.validation_fraction > 0 && config_.validation_fraction < 1))
     throw InputError("--validation-fraction must be between 0 and 1");

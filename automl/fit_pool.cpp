@@ -199,9 +199,7 @@ bool FitJob::build_ensemble() {
   for (size_t r : valid_rows_) y.push_back(encoded_.y[r]);
   std::vector<const std::vector<float>*> preds;
   for (const auto& e : pool_) preds.push_back(&e.oof);
-  const Metric metric = config_.ensemble_metric == "objective"
-                            ? objective_
-                            : ensemble_selection_metric(task_, objective_);
+  const Metric metric = ensemble_selection_metric(task_, objective_, config_.ensemble_metric);
   EnsembleSelection sel =
       select_ensemble(preds, y, task_, num_classes(), metric, config_.ensemble_rounds);
   nlohmann::json members = nlohmann::json::array();

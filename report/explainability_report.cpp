@@ -2,8 +2,8 @@
 // explainability.html: global SHAP importance (mean |SHAP| per input column) of the best
 // model. Kernel SHAP always (model-agnostic, on probabilities, as Autopilot/Clarify do); the
 // exact method too when the model has one (TreeSHAP / linear, in margin space).
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <numeric>
 #include <random>

@@ -96,6 +96,8 @@ TEST(Ensemble, SelectionMetricIsTheLogLossForHardDecisionObjectives) {
   EXPECT_EQ(ensemble_selection_metric(Task::kBinary, Metric::kAUC), Metric::kAUC);
   EXPECT_EQ(ensemble_selection_metric(Task::kMulticlass, Metric::kAccuracy), Metric::kLogLoss);
   EXPECT_EQ(ensemble_selection_metric(Task::kMulticlass, Metric::kF1Macro), Metric::kLogLoss);
+  EXPECT_EQ(ensemble_selection_metric(Task::kBinary, Metric::kF1, "objective"), Metric::kF1);
+  EXPECT_THROW(ensemble_selection_metric(Task::kBinary, Metric::kF1, "logloss"), InputError);
 }
 
 TEST(ValidationPredictions, RoundTripsClassificationAndRegression) {
