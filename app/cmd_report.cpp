@@ -60,6 +60,7 @@ void add_report_commands(CLI::App& app, Commands& out) {
   add_shap_options(ex, e->options);
   out.push_back({ex, [e] {
                    const auto dir = require_job_dir(e->dir);
+                   if (e->output != "-") check_output_file(e->output, "--output");
                    std::string method;
                    const std::string text = report::explain_csv(dir, e->rows, e->format,
                                                                 e->method, e->options, &method);

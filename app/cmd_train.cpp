@@ -95,7 +95,8 @@ void add_train_command(CLI::App& app, Commands& out) {
   auto* repro = train->add_option_group("reproduce mode", "re-run one trial of a job folder");
   auto* job = repro->add_option("--job", a->job, "job folder");
   auto* trial = repro->add_option("--trial", a->trial, "trial name (see `tabpilot trials`)");
-  repro->add_option("--threads", a->threads, "CPU threads")->capture_default_str();
+  repro->add_option("--threads", a->threads, "CPU threads (0: the trial's own)")
+      ->capture_default_str()->check(CLI::Range(0, kMaxThreads));
   repro->add_flag("--json", a->json, "print the result as JSON (without the predictions)");
   job->needs(trial);
   trial->needs(job);

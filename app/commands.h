@@ -12,6 +12,8 @@ namespace tabpilot::app {
 
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitBadInput = 2;
+// --threads above this is refused: every thread is a trial slot or a server worker.
+inline constexpr int kMaxThreads = 1024;
 
 struct Command {
   CLI::App* sub = nullptr;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -27,7 +29,11 @@ std::atomic<bool> g_stop_requested{false};
 
 extern "C" void request_stop(int) { g_stop_requested.store(true); }
 
+// When the command started: --time-limit bounds everything from here, reports included.
+const auto g_command_start = std::chrono::steady_clock::now();
+
 int cmd_fit(JobConfig config) {
+  config.time_limit_s = checked_time_limit(config.time_limit_s, "--time-limit");
   // Ctrl-C / SIGTERM: tuning stops, the best model so far is written, the job ends Stopped.
   config.cancel = &g_stop_requested;
   std::signal(SIGINT, request_stop);
@@ -47,6 +53,11 @@ int cmd_fit(JobConfig config) {
     quick.background_size = 8;
     quick.seed = config.seed;
     quick.kernel_shap_budget_s = std::max(0.5, 0.5 * config.reserve_after_s);
+    quick.deadline = g_command_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                           std::chrono::duration<double>(config.time_limit_s));
+    // Written before training (on_analysis_written); a second copy would cost the same again.
+    quick.data_exploration = !std::filesystem::exists(std::filesystem::path(r.job_dir) /
+                                                      "data_exploration.html");
     write_job_reports(r.job_dir, quick);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tabpilot: warning: reports not written: %s\n", e.what());
@@ -86,11 +97,14 @@ int main(int argc, char** argv) {
       "maximum number of trials (default 250, Autopilot's; with --time-limit, 2000: the time "
       "limit ends the job)");
   auto* time_limit = fit->add_option("--time-limit", config.time_limit_s,
-                                     "wall-clock limit for the whole job, seconds (hard)")
+                                     "wall-clock limit for the whole command, seconds (hard; "
+                                     "inf: none)")
                          ->capture_default_str();
-  fit->add_option("--trial-time-limit", config.trial_time_limit_s, "limit per trial, seconds (default: a third of --time-limit)");
+  fit->add_option("--trial-time-limit", config.trial_time_limit_s,
+                  "limit per trial, seconds (default: a third of --time-limit; inf: none)");
   fit->add_option("--seed", config.seed, "random seed")->capture_default_str();
-  fit->add_option("--threads", config.threads, "CPU threads to use (default: all cores)");
+  fit->add_option("--threads", config.threads, "CPU threads to use (default: all cores)")
+      ->check(CLI::Range(0, app::kMaxThreads));
   std::string cv_folds = "auto";
   fit->add_option("--cv-folds", cv_folds,
                   "k-fold cross-validation: auto (5 folds up to 10,000 rows, else hold-out), 0 "
@@ -98,10 +112,15 @@ int main(int argc, char** argv) {
   fit->add_flag("--no-refit", [&](int64_t) { config.refit = false; },
                 "hold-out only: keep the best trial's model instead of refitting it on all rows");
   fit->add_option("--validation-fraction", config.validation_fraction, "hold-out fraction")->capture_default_str();
+  std::vector<std::string> column_types;
+  fit->add_option("--column-type", column_types,
+                  "NAME=TYPE: read column NAME as numeric, categorical, text, datetime or id "
+                  "(not a feature) instead of the inferred type; repeat for more columns");
   fit->add_option("--learners", config.learners, "restrict to these learners (linear, xgboost, mlp)")->delimiter(',');
   fit->add_flag("--quiet,-q", quiet, "no progress output");
   fit->add_option("--gpu-mlp-batch", config.gpu_mlp_batch,
-                  "MLP trials trained together as one batch on a GPU slot")->capture_default_str();
+                  "MLP trials trained together as one batch on a GPU slot")
+      ->capture_default_str()->check(CLI::Range(1, 256));
   fit->add_option("--device", config.device,
                   "where trials run: auto (every core + every visible GPU), cpu, or gpu (GPU "
                   "slots only)")->capture_default_str();
@@ -113,10 +132,10 @@ int main(int argc, char** argv) {
                 "binary: keep the 0.5 decision threshold (default: tuned on the validation "
                 "predictions for F1, Accuracy and BalancedAccuracy)");
   fit->add_option("--slots-per-gpu", config.slots_per_gpu, "concurrent trials per visible GPU")
-      ->capture_default_str();
+      ->capture_default_str()->check(CLI::Range(1, 64));
   fit->add_option("--ensemble-rounds", config.ensemble_rounds,
                   "greedy ensemble selection over the best trials (0: the best single trial)")
-      ->capture_default_str();
+      ->capture_default_str()->check(CLI::Range(0, 10000));
   fit->add_option("--ensemble-metric", config.ensemble_metric,
                   "what ensemble selection climbs: auto (log loss for F1/accuracy-like "
                   "objectives, else the objective) or objective")
@@ -130,7 +149,7 @@ int main(int argc, char** argv) {
   size_t top = 0;
   auto* trials = app.add_subcommand("trials", "print the leaderboard");
   trials->add_option("job", job_dir, "job folder")->required();
-  trials->add_option("--top", top, "only the best N");
+  trials->add_option("--top", top, "only the best N")->check(CLI::NonNegativeNumber);
   trials->add_option("--sort", sort_key, "validation:<metric>, train:<metric>, duration, name or id");
   trials->add_option("--format", format, "table|csv|json")->capture_default_str();
 
@@ -159,6 +178,17 @@ int main(int argc, char** argv) {
       if (quiet) log::set_level(log::Level::kQuiet);
       config.progress = !quiet;
       if (problem_type != "auto") config.problem_type = task_from_string(problem_type);
+      for (const auto& spec : column_types) {
+        const size_t eq = spec.rfind('=');
+        if (eq == std::string::npos || eq == 0)
+          throw InputError("--column-type '" + spec + "': expected NAME=TYPE (numeric, "
+                           "categorical, text, datetime or id)");
+        try {
+          config.column_types[spec.substr(0, eq)] = column_type_from_string(spec.substr(eq + 1));
+        } catch (const InputError& e) {
+          throw InputError("--column-type '" + spec + "': " + e.what());
+        }
+      }
       // A budget given alone should be used: with Autopilot's 250-trial cap, 300 s jobs ended
       // after 62 s on average in the suite (bench/RESULTS.md). 2000 still bounds the store
       // and the reports on tiny data, where trials take milliseconds.

@@ -1,6 +1,8 @@
 // Batch transform: CSV in, predictions out, through Pipeline::predict. Columns are matched
 // by name; the target column may be present (it is ignored).
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -8,6 +10,8 @@
 #include "tabpilot/automl/job.h"
 #include "tabpilot/automl/job_folder.h"
 #include "tabpilot/common/error.h"
+#include "tabpilot/common/files.h"
+#include "tabpilot/common/log.h"
 #include "tabpilot/data/csv.h"
 #include "tabpilot/trainer/pipeline.h"
 
@@ -34,21 +38,30 @@ size_t predict_csv(const std::string& job_or_model_dir, const std::string& input
     throw InputError(job_or_model_dir + ": not a job folder or model folder (no model.json)");
   }
   Pipeline p = Pipeline::load(model_dir);
-  Table table = read_csv(input_csv, p.csv_options());
-  for (const auto& f : p.features)
-    if (table.find(f) < 0)
-      throw InputError(input_csv + ": missing feature column '" + f + "' (the model needs " +
-                       std::to_string(p.features.size()) + " columns: the training columns "
-                       "without the target)");
+  if (output_csv != "-") check_output_file(output_csv, "-o");
+  Table table = read_csv(input_csv, p.csv_options());  // names a missing feature column
+  for (const auto& c : table.columns)
+    if (c.strays.count > 0)
+      log::warn(input_csv + ": column '" + c.name + "' is numeric but " +
+                std::to_string(c.strays.count) + (c.strays.count == 1 ? " value is" : " values are") +
+                " not a number (first: '" + c.strays.first + "' on line " +
+                std::to_string(c.strays.line) + "); read as missing");
   std::vector<float> pred = p.predict(table);
 
   std::ofstream file;
   std::ostream* out = &std::cout;
-  fs::path tmp;
+  // The temporary file goes whatever happens; only a complete file is renamed into place.
+  struct RemoveTmp {
+    fs::path path;
+    ~RemoveTmp() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove(path, ec);
+    }
+  } tmp;
   if (output_csv != "-") {
-    tmp = output_csv + ".tmp";
-    file.open(tmp, std::ios::binary | std::ios::trunc);
-    if (!file) throw InputError(output_csv + ": cannot write");
+    tmp.path = output_csv + ".tmp";
+    file.open(tmp.path, std::ios::binary | std::ios::trunc);
+    if (!file) throw InputError("-o " + output_csv + ": cannot write (" + std::strerror(errno) + ")");
     out = &file;
   }
   const int k = p.num_classes();
@@ -83,7 +96,10 @@ size_t predict_csv(const std::string& job_or_model_dir, const std::string& input
   if (!*out) throw std::runtime_error(output_csv + ": write failed (disk full?)");
   if (output_csv != "-") {
     file.close();
-    fs::rename(tmp, output_csv);
+    std::error_code ec;
+    fs::rename(tmp.path, output_csv, ec);
+    if (ec) throw InputError("-o " + output_csv + ": cannot write (" + ec.message() + ")");
+    tmp.path.clear();
   }
   return table.num_rows;
 }

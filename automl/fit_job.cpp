@@ -70,7 +70,12 @@ JobResult FitJob::run() {
 void FitJob::analyse() {
   if (config_.target.empty()) throw InputError("--target is required");
   if (config_.max_candidates < 1) throw InputError("--max-candidates must be at least 1");
-  if (!(config_.time_limit_s > 0)) throw InputError("--time-limit must be positive");
+  config_.time_limit_s = given_config_.time_limit_s =
+      checked_time_limit(config_.time_limit_s, "--time-limit");
+  if (config_.trial_time_limit_s != 0)
+    config_.trial_time_limit_s = given_config_.trial_time_limit_s =
+        checked_time_limit(config_.trial_time_limit_s, "--trial-time-limit");
+  if (config_.threads < 0) throw InputError("--threads must be 0 (every core) or more");
   if (config_.cv_folds == 1 || config_.cv_folds < -1 || config_.cv_folds > 20)
     throw InputError("--cv-folds must be auto, 0 (hold-out) or between 2 and 20");
   if (config_.device != "auto" && config_.device != "cpu" && config_.device != "gpu")
@@ -83,10 +88,13 @@ void FitJob::analyse() {
   if (config_.slots_per_gpu < 1) throw InputError("--slots-per-gpu must be at least 1");
   if (!(config_.validation_fraction > 0 && config_.validation_fraction < 1))
     throw InputError("--validation-fraction must be between 0 and 1");
-  name_ = config_.name.empty() ? timestamped_name(fs::path(config_.train_path).stem().string())
-                               : config_.name;
+  name_ = config_.name.empty() ? default_job_name(config_.train_path) : config_.name;
+  check_job_name(name_);
+  prepare_output_dir(config_.output_dir);
   job_dir_ = fs::path(config_.output_dir) / name_;
-  if (fs::exists(job_dir_ / "job.json") && !config_.overwrite) {
+  // A symbolic link, a file or somebody else's folder in the way is refused here, --force or
+  // not; only a tabpilot job folder is resumed, refused or (--force) replaced.
+  if (check_job_dir(job_dir_) && !config_.overwrite) {
     nlohmann::json job = read_json(job_dir_ / "job.json");
     if (!can_resume(job))
       throw InputError(job_dir_.string() + ": a job with this name exists already (status " +
@@ -97,6 +105,8 @@ void FitJob::analyse() {
 
   CsvOptions options;
   options.never_id = {config_.target};
+  options.type_overrides = config_.column_types;
+  options.override_option = "--column-type";
   auto r0 = Clock::now();
   table_ = read_csv(config_.train_path, options);
   timings_["ingest_seconds"] = std::chrono::duration<double>(Clock::now() - r0).count();
@@ -159,8 +169,9 @@ void FitJob::analyse() {
 }
 
 void FitJob::create_folder() {
-  if (config_.overwrite) fs::remove_all(job_dir_);
-  fs::create_directories(job_dir_);
+  if (config_.overwrite && is_job_folder(job_dir_)) remove_job_folder(job_dir_);
+  create_output_folder(config_.output_dir, "--output");
+  create_output_folder(job_dir_, "job folder");
   store_ = std::make_unique<Store>((job_dir_ / kStoreFile).string());
   status_ = "InProgress";
   secondary_ = "AnalyzingData";
@@ -491,6 +502,12 @@ void FitJob::write_job_json() {
 }  // namespace tabpilot::fit_detail
 
 namespace tabpilot {
+
+double checked_time_limit(double seconds, const std::string& what) {
+  if (std::isnan(seconds) || !(seconds > 0))
+    throw InputError(what + " must be a positive number of seconds (inf: no limit)");
+  return std::min(seconds, kNoTimeLimit);
+}
 
 JobResult run_fit(const JobConfig& config) { return fit_detail::FitJob(config).run(); }
 

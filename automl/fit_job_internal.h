@@ -15,6 +15,7 @@
 #include "tabpilot/automl/ensemble.h"
 #include "tabpilot/automl/job.h"
 #include "tabpilot/automl/job_folder.h"
+#include "tabpilot/automl/job_location.h"
 #include "tabpilot/automl/labels.h"
 #include "tabpilot/automl/progress.h"
 #include "tabpilot/automl/reproduce.h"

@@ -3,6 +3,7 @@
 #pragma once
 #include <atomic>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tabpilot/data/problem_type.h"
+#include "tabpilot/data/table.h"
 
 namespace tabpilot {
 
@@ -34,6 +36,8 @@ struct JobConfig {
   int cv_folds = -1;
   double validation_fraction = 0.2;
   std::vector<std::string> learners;  // empty = all
+  // Column types that replace the inferred ones (--column-type NAME=TYPE).
+  std::map<std::string, ColumnType> column_types;
   bool progress = true;               // live progress line / log lines
   bool overwrite = false;             // replace an existing job folder of the same name
   // Hold-out only: after tuning, refit the best trial's candidate on every row (with the
@@ -73,6 +77,14 @@ struct JobConfig {
   // (the CLI writes the data exploration report there). An exception is logged, not fatal.
   std::function<void(const std::string& job_dir)> on_analysis_written;
 };
+
+// A time limit at or above this (inf included) means no limit: about three years, far from
+// where the clock's arithmetic would overflow.
+inline constexpr double kNoTimeLimit = 1e8;
+
+// A --time-limit value as the job uses it: NaN, zero and negative values are an InputError
+// naming `what`; values above kNoTimeLimit become kNoTimeLimit.
+double checked_time_limit(double seconds, const std::string& what);
 
 struct JobResult {
   std::string job_dir;

@@ -74,6 +74,12 @@ nlohmann::json job_config_json(const JobConfig& c) {
                       {"ensemble_rounds", c.ensemble_rounds},
                       {"ensemble_metric", c.ensemble_metric}};
   j["problem_type"] = c.problem_type ? nlohmann::json(to_string(*c.problem_type)) : nlohmann::json();
+  // Only when given, so that job folders written before the option compare equal on resume.
+  if (!c.column_types.empty()) {
+    nlohmann::json types = nlohmann::json::object();
+    for (const auto& [name, type] : c.column_types) types[name] = std::string(to_string(type));
+    j["column_types"] = types;
+  }
   return j;
 }
 
@@ -100,6 +106,9 @@ JobConfig job_config_from_json(const nlohmann::json& j) {
   c.tune_threshold = j.value("tune_threshold", c.tune_threshold);
   c.ensemble_rounds = j.value("ensemble_rounds", c.ensemble_rounds);
   c.ensemble_metric = j.value("ensemble_metric", c.ensemble_metric);
+  if (j.contains("column_types") && j["column_types"].is_object())
+    for (const auto& [name, type] : j["column_types"].items())
+      c.column_types[name] = column_type_from_string(type.get<std::string>());
   if (j.contains("problem_type") && j["problem_type"].is_string())
     c.problem_type = task_from_string(j["problem_type"].get<std::string>());
   return c;

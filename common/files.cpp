@@ -105,6 +105,16 @@ std::string iso_time(double unix_seconds) {
   return buf;
 }
 
+void check_output_file(const std::filesystem::path& path, const std::string& what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(what + " " + path.string() + ": is a folder; give the name of a file to write");
+  const std::filesystem::path parent = path.parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
+    throw InputError(what + " " + path.string() + ": the folder " + parent.string() +
+                     " does not exist");
+}
+
 std::string timestamped_name(const std::string& base) {
   std::time_t t = std::time(nullptr);
   std::tm tm{};

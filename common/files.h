@@ -11,6 +11,9 @@
 namespace tabpilot {
 
 std::string read_file(const std::filesystem::path& path);  // throws InputError if unreadable
+// An output file the user named (`what` is the option, e.g. "-o"): refused with an InputError
+// when it is a folder or its folder does not exist, before any work is done.
+void check_output_file(const std::filesystem::path& path, const std::string& what);
 // Writes via "<path>.tmp" + rename, so a reader never sees a half-written file.
 void write_file_atomic(const std::filesystem::path& path, const std::string& bytes);
 void write_json_atomic(const std::filesystem::path& path, const nlohmann::json& j);

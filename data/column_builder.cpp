@@ -12,6 +12,7 @@
 
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/log.h"
+#include "tabpilot/common/text.h"
 #include "tabpilot/data/type_inference.h"
 
 namespace tabpilot::detail {
@@ -154,6 +155,7 @@ ColumnBuilder::ColumnBuilder(const FieldStore& store, std::string name, SpanColu
   may_be_id_ = std::find(options.never_id.begin(), options.never_id.end(), col_.name) ==
                options.never_id.end();
   sample_ = options.inference_sample ? options.inference_sample : SIZE_MAX;
+  stray_budget_ = stray_budget(rows);
   const auto forced = options.type_overrides.find(col_.name);
   forced_ = forced != options.type_overrides.end();
   col_.type = forced_ ? forced->second : ColumnType::kNumeric;
@@ -266,8 +268,11 @@ size_t ColumnBuilder::numeric_rows(size_t begin, size_t end) {
       v = std::bit_cast<double>(std::bit_cast<uint64_t>(v) | uint64_t{negative} << 63);
       whole = !integral || fraction == 0 || digits % kPow10i[fraction] == 0;
     } else {
-      const NumericOutcome outcome = numeric_slow(r, &v, &whole);
-      if (outcome == NumericOutcome::kFailed) break;
+      NumericOutcome outcome = numeric_slow(r, &v, &whole);
+      if (outcome == NumericOutcome::kFailed) {
+        if (!take_stray(r, present)) break;
+        outcome = NumericOutcome::kSkip;
+      }
       if (outcome == NumericOutcome::kSkip) {
         out.push_back(kNaN);
         continue;
@@ -284,6 +289,15 @@ size_t ColumnBuilder::numeric_rows(size_t begin, size_t end) {
   previous_ = previous;
   present_ = present;
   return r;
+}
+
+bool ColumnBuilder::take_stray(size_t row, size_t present) {
+  if (strays_ >= stray_budget_) return false;
+  double scratch;
+  // A date before any number: the column may be dates; the fallback decides.
+  if (present == 0 && !forced_ && parse_datetime(store_.view(spans_[row]), &scratch)) return false;
+  if (strays_++ == 0) first_stray_row_ = row;
+  return true;
 }
 
 size_t ColumnBuilder::datetime_rows(size_t begin, size_t end) {
@@ -353,15 +367,22 @@ void ColumnBuilder::raw_rows(size_t begin, size_t end) {
 }
 
 void ColumnBuilder::fall_back(size_t failed_row) {
+  if (strays_ > 0) failed_row = std::min(failed_row, first_stray_row_);
   const std::string_view value = store_.view(spans_[failed_row]);
   if (forced_) {
     const bool numeric = stage_ == Stage::kNumeric;
-    throw InputError(where(failed_row) + " is forced " + (numeric ? "numeric" : "datetime") +
-                     " but holds '" + std::string(value) + "'; " +
-                     (numeric ? "fix the value, add it to the missing markers, or drop the "
-                                "override"
+    throw InputError(where(failed_row) + " is " + (numeric ? "numeric" : "datetime") +
+                     " but holds '" + shorten(value) + "'" +
+                     (numeric && strays_ > 0 ? " (and more than " +
+                                                   std::to_string(stray_budget_) +
+                                                   " other values that are not numbers)"
+                                             : std::string()) +
+                     "; " +
+                     (numeric ? "fix the values or add them to the missing markers"
                               : "use ISO 8601 (2020-01-31 or 2020-01-31T12:00:00Z)"));
   }
+  strays_ = 0;
+  first_stray_row_ = SIZE_MAX;
   const size_t rows = spans_.size();
   double scratch;
   // A number is never a date, so a column that held numbers goes straight to strings.
@@ -414,9 +435,17 @@ void ColumnBuilder::make_id_like(const char* why) {
 
 Column ColumnBuilder::finish() {
   add_rows(spans_.size());
+  // Strays must be few beside the numbers too: 3 numbers and 1 word are not a numeric column.
+  if (stage_ == Stage::kNumeric && !forced_ && strays_ > 0 && present_ < 10 * strays_) {
+    fall_back(first_stray_row_);
+    add_rows(spans_.size());
+  }
   switch (stage_) {
     case Stage::kNumeric: {
       col_.type = ColumnType::kNumeric;
+      if (strays_ > 0)
+        col_.strays = {strays_, shorten(store_.view(spans_[first_stray_row_])),
+                       store_.line(first_stray_row_)};
       if (infinite_row_ != SIZE_MAX) {
         throw InputError(where(infinite_row_) + " holds '" +
                          std::string(store_.view(spans_[infinite_row_])) +

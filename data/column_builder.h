@@ -123,6 +123,9 @@ class ColumnBuilder {
   void string_rows(size_t begin, size_t end);
   void raw_rows(size_t begin, size_t end);
   void fall_back(size_t failed_row);
+  // Whether the numeric value that failed at `row` may be read as missing (a stray token);
+  // counts it when so.
+  bool take_stray(size_t row, size_t present);
   void make_id_like(const char* why);
   bool numeric_is_id(const char** why) const;
   std::string where(size_t row) const;
@@ -142,6 +145,7 @@ class ColumnBuilder {
   bool steps_by_one_ = true;  // each present value is the previous present value + 1
   double previous_ = 0;
   size_t infinite_row_ = SIZE_MAX;
+  size_t strays_ = 0, first_stray_row_ = SIZE_MAX, stray_budget_ = 1;
   // String facts.
   size_t tokens_ = 0, sampled_ = 0;
   std::vector<std::string_view> small_dictionary_;

@@ -27,8 +27,8 @@ namespace {
 
 using detail::make_span;
 
-// Offset of the first byte that breaks UTF-8 (overlong forms and surrogates included), or
-// npos; counts newlines on the way, which bounds the row count. Sixteen ASCII bytes at a time
+// Offset of the first byte that breaks UTF-8 (overlong forms and surrogates included) or is
+// NUL, or npos; counts newlines on the way, which bounds the row count. Sixteen ASCII bytes at a time
 // where SSE2 is there, since most CSV text is ASCII.
 size_t check_utf8_count_lines(std::string_view s, size_t* newlines) {
   const auto* b = reinterpret_cast<const unsigned char*>(s.data());
@@ -53,7 +53,12 @@ size_t check_utf8_count_lines(std::string_view s, size_t* newlines) {
       const auto* q = reinterpret_cast<const __m128i*>(b + i);
       const __m128i v0 = _mm_loadu_si128(q), v1 = _mm_loadu_si128(q + 1);
       const __m128i v2 = _mm_loadu_si128(q + 2), v3 = _mm_loadu_si128(q + 3);
-      if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3))) != 0) {
+      // Non-ASCII bytes (high bit) and NUL bytes leave the fast path.
+      const __m128i nul = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v0, zero), _mm_cmpeq_epi8(v1, zero)),
+          _mm_or_si128(_mm_cmpeq_epi8(v2, zero), _mm_cmpeq_epi8(v3, zero)));
+      if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3)),
+                                         nul)) != 0) {
         break;
       }
       acc = _mm_sub_epi8(acc, _mm_add_epi8(_mm_add_epi8(_mm_cmpeq_epi8(v0, nl),
@@ -71,6 +76,7 @@ size_t check_utf8_count_lines(std::string_view s, size_t* newlines) {
     if (i >= n) break;
 #endif
     const unsigned char c = b[i];
+    if (c == 0) return i;  // a NUL byte: never text (UTF-16 or a binary file)
     if (c < 0x80) {
       lines += c == '\n';
       ++i;
@@ -330,6 +336,10 @@ Table parse_text(std::string_view text, const std::string& source_name, const Cs
     const size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
     const size_t column =
         line_start == std::string_view::npos || bad == 0 ? bad + 1 : bad - line_start;
+    if (text[bad] == '\0')
+      throw InputError(source_name + ":" + std::to_string(line) + ": a NUL byte (byte " +
+                       std::to_string(column) + " of the line); CSV text holds none: re-save "
+                       "the file as UTF-8 text (is it UTF-16 or binary?)");
     throw InputError(source_name + ":" + std::to_string(line) + ": bytes that are not valid " +
                      "UTF-8 (byte " + std::to_string(column) + " of the line); " +
                      "re-save the file as UTF-8");
@@ -407,8 +417,16 @@ Table parse_text(std::string_view text, const std::string& source_name, const Cs
     tok.fail(header_line + 1, "no data rows after the header; the file needs at least one row");
   }
 
+  for (const auto& name : options.required_columns)
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      throw InputError(source_name + ": missing feature column '" + name + "'" +
+                       options.required_note);
   for (const auto& [name, type] : options.type_overrides) {
     if (std::find(names.begin(), names.end(), name) == names.end()) {
+      if (!options.override_option.empty())
+        throw InputError(options.override_option + " " + name + "=" +
+                         std::string(to_string(type)) + ": " + source_name +
+                         " has no column named '" + name + "'");
       log::warn(source_name + ": type override for '" + name + "' names no column; ignored");
     }
   }

@@ -15,8 +15,15 @@ struct CsvOptions {
   // Cell values (after trimming) read as missing. Comparison is exact (case-sensitive).
   std::vector<std::string> missing_markers = {"", "?", "NA", "N/A", "NaN", "nan", "null",
                                               "NULL", "None"};
-  // Forced types by column name; others are inferred.
+  // Forced types by column name; others are inferred. An override that names no column is
+  // a warning, or an InputError naming `override_option` when that is set (the user's own
+  // --column-type, where a typo must not pass silently).
   std::map<std::string, ColumnType> type_overrides;
+  std::string override_option;
+  // Columns the file must have: a missing one is an InputError naming it (with
+  // required_note appended), raised before any value is converted.
+  std::vector<std::string> required_columns;
+  std::string required_note;
   // Columns never classified as ID-like (e.g. the target).
   std::vector<std::string> never_id;
   size_t max_columns = 5000;  // more is an InputError naming the limit and the count

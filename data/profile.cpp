@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "tabpilot/common/error.h"
+#include "tabpilot/common/text.h"
 
 namespace tabpilot {
 namespace {
@@ -184,6 +185,14 @@ std::string percent(double f) {
 
 }  // namespace
 
+std::string stray_message(const Column& c) {
+  const StrayValues& s = c.strays;
+  return "column '" + c.name + "' is numeric but " + std::to_string(s.count) +
+         (s.count == 1 ? " value is" : " values are") + " not a number (first: '" + s.first +
+         "' on line " + std::to_string(s.line) + "); read as missing (--column-type " + c.name +
+         "=categorical reads the column as categories)";
+}
+
 DataProfile profile_table(const Table& table) {
   DataProfile p;
   p.rows = table.num_rows;
@@ -217,6 +226,7 @@ DataProfile profile_table(const Table& table) {
                                 (cp.distinct ? "a single value" : "no values") +
                                 "; it carries no information and can be dropped"});
     }
+    if (c.strays.count > 0) p.warnings.push_back({"non_numeric_values", c.name, stray_message(c)});
     if (c.type == ColumnType::kIdLike) {
       p.warnings.push_back({"id_like_column", c.name,
                             "column '" + c.name + "' looks like an identifier (" +
@@ -262,7 +272,7 @@ nlohmann::json DataProfile::to_json() const {
     } else {
       cj["top_values"] = nlohmann::json::array();
       for (const auto& [value, count] : c.top_values) {
-        cj["top_values"].push_back({{"value", value}, {"count", count}});
+        cj["top_values"].push_back({{"value", shorten(value)}, {"count", count}});
       }
     }
     j["column_profiles"].push_back(std::move(cj));
@@ -292,13 +302,13 @@ nlohmann::json analyze_target(const Column& target, Task task, std::vector<Warni
     j["classes"] = nlohmann::json::array();
     for (const auto& [label, count] : counts) {
       j["classes"].push_back(
-          {{"label", label},
+          {{"label", shorten(label)},
            {"count", count},
            {"fraction",
             present ? static_cast<double>(count) / static_cast<double>(present) : 0.0}});
       if (count < 2) {
         warnings.push_back({"tiny_class", target.name,
-                            "class '" + label + "' of target '" + target.name + "' has " +
+                            "class '" + shorten(label) + "' of target '" + target.name + "' has " +
                                 std::to_string(count) +
                                 " row; it cannot be in both training and validation"});
       }

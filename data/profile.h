@@ -38,6 +38,9 @@ struct DataProfile {
   nlohmann::json to_json() const;
 };
 
+// The warning for a numeric column whose file held a few values that are not numbers.
+std::string stray_message(const Column& c);
+
 // Profiles every column. Adds warnings for constant, ID-like and mostly-missing (> 50%)
 // columns and duplicate rows.
 DataProfile profile_table(const Table& table);

@@ -89,6 +89,7 @@ Column Column::take(const std::vector<size_t>& rows) const {
   Column out;
   out.name = name;
   out.type = type;
+  out.strays = strays;  // what reading the file found, whichever rows are kept
   auto pick = [&rows](const auto& src, auto& dst) {
     dst.reserve(rows.size());
     for (size_t r : rows) dst.push_back(src[r]);

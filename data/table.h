@@ -17,9 +17,18 @@ std::string_view to_string(ColumnType type);
 // Inverse of to_string; throws InputError listing the known names.
 ColumnType column_type_from_string(std::string_view name);
 
+// Values of a numeric column that are not numbers and were read as missing (a stray "0x10"
+// among 275 numbers): how many, the first one and the line it is on (data/column_builder.h).
+struct StrayValues {
+  size_t count = 0;
+  std::string first;
+  size_t line = 0;
+};
+
 struct Column {
   std::string name;
   ColumnType type = ColumnType::kNumeric;
+  StrayValues strays;  // kNumeric read from a file: values read as missing
   std::vector<float> numeric;           // kNumeric: NaN = missing
   std::vector<int32_t> codes;           // kCategorical: index into categories, -1 = missing
   std::vector<std::string> categories;  // kCategorical dictionary, in order of first appearance

@@ -17,6 +17,14 @@ inline constexpr double kIdMinDistinctRatio = 0.95;
 // A column named like an id needs less: repeated records (e.g. the same patient twice) are common.
 inline constexpr double kIdNamedMinDistinctRatio = 0.8;
 inline constexpr size_t kIdMinRows = 20;
+// A column of numbers with a few values that are not (at most 1% of its rows, at least one,
+// and fewer than a tenth of its numbers) stays numeric, those values read as missing with a
+// warning; more make it categorical.
+inline constexpr double kStrayMaxFraction = 0.01;
+inline size_t stray_budget(size_t rows) {
+  const auto n = static_cast<size_t>(static_cast<double>(rows) * kStrayMaxFraction);
+  return n > 0 ? n : 1;
+}
 
 // True when all of `s` is a decimal number (optional sign, digits, point, exponent) or
 // inf/nan spelled as strtod accepts them; the value goes to `out`.

@@ -224,7 +224,10 @@ CaptureRows read_capture_dir(const fs::path& dir, const std::vector<std::string>
   for (const auto& g : good) ++widths[g.fields];
   if (widths.empty())
     throw InputError(dir.string() + ": no readable capture record (" +
-                     std::to_string(out.bad_records) + " bad; first: " + out.first_bad + ")");
+                     (out.records == 0
+                          ? std::string("the .jsonl files under it hold no records")
+                          : std::to_string(out.bad_records) + " bad; first: " + out.first_bad) +
+                     ")");
   out.columns = std::max_element(widths.begin(), widths.end(), [](auto& a, auto& b) {
                   return a.second < b.second;
                 })->first;

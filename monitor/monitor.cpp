@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "tabpilot/automl/job_location.h"
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/files.h"
 #include "tabpilot/data/csv.h"
@@ -75,7 +76,7 @@ BaselineResult run_baseline(const std::string& job_dir, const std::string& data_
   const nlohmann::json statistics = statistics_json(stats, table.num_rows);
   BaselineResult r;
   r.output_dir = default_dir(output_dir, job_dir);
-  fs::create_directories(r.output_dir);
+  create_output_folder(r.output_dir, "--output");
   write_json_atomic(r.output_dir / kStatisticsFile, statistics);
   write_json_atomic(r.output_dir / kConstraintsFile, suggest_constraints(statistics));
   r.rows = table.num_rows;
@@ -157,7 +158,7 @@ CheckResult run_check(const std::string& job_dir, const CheckInput& input) {
     r.execution["Capture"] = {{"Records", r.records},
                               {"BadRecords", r.bad_records},
                               {"FirstBadRecord", r.first_bad}};
-  fs::create_directories(r.output_dir);
+  create_output_folder(r.output_dir, "--output");
   write_json_atomic(r.output_dir / kStatisticsFile, statistics_json(stats, table.num_rows));
   write_json_atomic(r.output_dir / kViolationsFile, {{"violations", r.violations}});
   write_json_atomic(r.output_dir / kExecutionFile, r.execution);

@@ -33,6 +33,25 @@ std::string train_command(const fs::path& job_dir, const std::string& trial) {
          " --trial " + shell_quote(trial);
 }
 
+// A Python string literal (JSON's escapes are Python's too): names and paths reach the
+// notebook only this way, never through a shell or IPython's `!` line, which would expand
+// {expressions} and $variables in them.
+std::string py_str(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+}
+
+// Text inside a Python comment: one line.
+std::string py_comment(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+// A notebook line that re-runs one trial through the tabpilot() helper of the first cell.
+std::string train_call(const std::string& trial) {
+  return "tabpilot(\"train\", \"--job\", JOB, \"--trial\", " + py_str(trial) + ")";
+}
+
 std::string range_text(const nlohmann::json& p) {
   const std::string type = p.value("type", "");
   if (type == "choice") {
@@ -191,8 +210,12 @@ void write_candidate_reports(const fs::path& job_dir) {
                        id));
   cells.push_back(cell("code",
                        "import json, subprocess\nJOB = " +
-                           nlohmann::json(fs::absolute(job_dir).lexically_normal().string()).dump() +
-                           "\nwith open(JOB + \"/candidate_definitions.json\") as f:\n"
+                           py_str(fs::absolute(job_dir).lexically_normal().string()) +
+                           "\n\n\ndef tabpilot(*args):\n"
+                           "    \"\"\"Runs the tabpilot command with these arguments: no shell, "
+                           "nothing in them is expanded.\"\"\"\n"
+                           "    subprocess.run([\"tabpilot\", *args], check=True)\n\n\n"
+                           "with open(JOB + \"/candidate_definitions.json\") as f:\n"
                            "    candidates = json.load(f)[\"candidates\"]\n"
                            "for c in candidates:\n"
                            "    print(f\"{c['name']:<24} {c['learner']:<10} {c['rationale']}\")",
@@ -215,14 +238,14 @@ void write_candidate_reports(const fs::path& job_dir) {
       if (t->objective && (!best || (higher ? *t->objective > *best->objective : *t->objective < *best->objective)))
         best = t;
     if (!best) best = ts.front();
-    std::string code = "# best trial of " + name + " (recorded " + metric + ": " + objective_text(*best) +
-                       ")\n!" + train_command(job_dir, best->name);
+    std::string code = "# best trial of " + py_comment(name) + " (recorded " + metric + ": " +
+                       objective_text(*best) + ")\n" + train_call(best->name);
     for (const TrialRecord* t : ts)
-      if (t != best) code += "\n# !" + train_command(job_dir, t->name);
+      if (t != best) code += "\n# " + train_call(t->name);
     cells.push_back(cell("code", code, id));
   }
   cells.push_back(cell("markdown", "## Leaderboard\n\nAll trials, best first, from the job's store.", id));
-  cells.push_back(cell("code", "!tabpilot trials " + shell_quote(fs::absolute(job_dir).lexically_normal().string()), id));
+  cells.push_back(cell("code", "tabpilot(\"trials\", JOB)", id));
   nlohmann::json nb = {
       {"nbformat", 4},
       {"nbformat_minor", 5},

@@ -7,6 +7,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "tabpilot/common/text.h"
 #include "tabpilot/report/svg.h"
 
 namespace tabpilot::report {
@@ -62,6 +63,18 @@ std::vector<int> bin_rows(const Column& c, const std::vector<size_t>& rows) {
     if (!std::isnan(x[i]))
       bins[i] = 1 + static_cast<int>(std::upper_bound(cuts.begin(), cuts.end(), x[i]) - cuts.begin());
   return bins;
+}
+
+// maxz[i] = max(maxz[i], |x[i] - mean| / sd) over the present values of one column.
+void accumulate_max_z(const std::vector<double>& x, std::vector<double>& maxz) {
+  double s = 0, ss = 0, n = 0;
+  for (double v : x)
+    if (!std::isnan(v)) s += v, ss += v * v, n += 1;
+  if (n < 2) return;
+  const double mean = s / n, sd = std::sqrt(std::max(0.0, ss / n - mean * mean));
+  if (!(sd > 0)) return;
+  for (size_t i = 0; i < x.size(); ++i)
+    if (!std::isnan(x[i])) maxz[i] = std::max(maxz[i], std::fabs(x[i] - mean) / sd);
 }
 
 double pearson(const std::vector<double>& a, const std::vector<double>& b) {
@@ -145,7 +158,10 @@ DatasetAnalysis analyse_dataset(const Table& table, const std::string& target, T
   }
   a.rows_analysed = rows.size();
   const int ti = table.find(target);
-  std::vector<std::vector<double>> numeric_values;
+  // Anomaly scores: the largest |z| of each analysed row over the numeric feature columns,
+  // accumulated column by column (no copy of every numeric column is kept).
+  std::vector<double> maxz(rows.size(), 0.0);
+  std::vector<size_t> numeric_columns;  // table indices, for the correlations below
   for (const Column& c : table.columns) {
     ColumnAnalysis ca;
     ca.name = c.name;
@@ -177,8 +193,8 @@ DatasetAnalysis analyse_dataset(const Table& table, const std::string& target, T
         ca.max = *std::max_element(v.begin(), v.end());
       }
       svg::bin_values(x, 20, ca.edges, ca.counts);
-      a.numeric_names.push_back(c.name);
-      numeric_values.push_back(std::move(x));
+      numeric_columns.push_back(static_cast<size_t>(&c - table.columns.data()));
+      if (c.name != target) accumulate_max_z(x, maxz);
     } else {
       std::unordered_map<std::string, size_t> counts;
       for (size_t r : rows)
@@ -189,7 +205,7 @@ DatasetAnalysis analyse_dataset(const Table& table, const std::string& target, T
         return x.second != y.second ? x.second > y.second : x.first < y.first;
       });
       for (size_t i = 0; i < top.size() && i < 10; ++i) {
-        ca.top_labels.push_back(top[i].first);
+        ca.top_labels.push_back(shorten(top[i].first));
         ca.top_counts.push_back(static_cast<double>(top[i].second));
       }
     }
@@ -197,21 +213,7 @@ DatasetAnalysis analyse_dataset(const Table& table, const std::string& target, T
       ca.prediction_power = prediction_power(c, table.columns[static_cast<size_t>(ti)], task, rows);
     a.columns.push_back(std::move(ca));
   }
-  // Anomaly scores from the numeric feature columns' z-scores.
   {
-    std::vector<double> maxz(rows.size(), 0.0);
-    for (size_t k = 0; k < a.numeric_names.size(); ++k) {
-      if (a.numeric_names[k] == target) continue;
-      const auto& x = numeric_values[k];
-      double s = 0, ss = 0, n = 0;
-      for (double v : x)
-        if (!std::isnan(v)) s += v, ss += v * v, n += 1;
-      if (n < 2) continue;
-      const double mean = s / n, sd = std::sqrt(std::max(0.0, ss / n - mean * mean));
-      if (!(sd > 0)) continue;
-      for (size_t i = 0; i < x.size(); ++i)
-        if (!std::isnan(x[i])) maxz[i] = std::max(maxz[i], std::fabs(x[i] - mean) / sd);
-    }
     std::vector<std::pair<double, size_t>> scored;
     for (size_t i = 0; i < rows.size(); ++i) {
       const double score = 1 - maxz[i] / 3;
@@ -221,6 +223,21 @@ DatasetAnalysis analyse_dataset(const Table& table, const std::string& target, T
     const size_t keep = std::min<size_t>(10, scored.size());
     std::partial_sort(scored.begin(), scored.begin() + static_cast<long>(keep), scored.end());
     for (size_t i = 0; i < keep; ++i) a.anomalous_rows.push_back({scored[i].second, scored[i].first});
+  }
+  // Correlations of at most kMaxCorrelationColumns numeric columns: the target first, then the
+  // features with the most prediction power (the matrix grows with the square of the width).
+  a.numeric_columns_total = numeric_columns.size();
+  std::stable_sort(numeric_columns.begin(), numeric_columns.end(), [&](size_t x, size_t y) {
+    const auto& cx = a.columns[x];
+    const auto& cy = a.columns[y];
+    if (cx.is_target != cy.is_target) return cx.is_target;
+    return cx.prediction_power > cy.prediction_power;
+  });
+  if (numeric_columns.size() > kMaxCorrelationColumns) numeric_columns.resize(kMaxCorrelationColumns);
+  std::vector<std::vector<double>> numeric_values;
+  for (size_t k : numeric_columns) {
+    a.numeric_names.push_back(table.columns[k].name);
+    numeric_values.push_back(as_numbers(table.columns[k], rows));
   }
   const size_t nn = a.numeric_names.size();
   a.correlation.assign(nn, std::vector<double>(nn, 1.0));
@@ -236,7 +253,7 @@ DatasetAnalysis analyse_dataset(const Table& table, const std::string& target, T
       ++a.duplicate_rows_in_sample;
       if (a.duplicate_examples.size() < 10) {
         std::vector<std::string> values;
-        for (const Column& c : table.columns) values.push_back(c.value_string(r));
+        for (const Column& c : table.columns) values.push_back(shorten(c.value_string(r)));
         a.duplicate_examples.push_back(std::move(values));
       }
     }
@@ -262,7 +279,10 @@ nlohmann::json DatasetAnalysis::to_json() const {
     corr.push_back(r);
   }
   return {{"rows_total", rows_total}, {"rows_analysed", rows_analysed}, {"sampled", sampled},
-          {"columns", cols}, {"correlation", {{"columns", numeric_names}, {"pearson", corr}}},
+          {"columns", cols},
+          {"correlation",
+           {{"columns", numeric_names}, {"pearson", corr},
+            {"numeric_columns_total", numeric_columns_total}}},
           {"duplicate_rows_in_sample", duplicate_rows_in_sample},
           {"negative_anomaly_scores", negative_anomaly_scores},
           {"most_anomalous_rows", anomalous_rows}};

@@ -14,6 +14,9 @@
 
 namespace tabpilot::report {
 
+// The correlation matrix's width at most (its size grows with the square).
+inline constexpr size_t kMaxCorrelationColumns = 50;
+
 struct ColumnAnalysis {
   std::string name;
   ColumnType type = ColumnType::kNumeric;
@@ -32,8 +35,11 @@ struct DatasetAnalysis {
   size_t rows_total = 0, rows_analysed = 0;
   bool sampled = false;
   std::vector<ColumnAnalysis> columns;
-  std::vector<std::string> numeric_names;      // correlation matrix order
+  // Correlations: at most kMaxCorrelationColumns of the numeric_columns_total numeric
+  // columns (the target, then the features with the most prediction power), in this order.
+  std::vector<std::string> numeric_names;
   std::vector<std::vector<double>> correlation;  // Pearson, pairwise-complete rows
+  size_t numeric_columns_total = 0;
   std::vector<std::vector<std::string>> duplicate_examples;  // header = column names
   size_t duplicate_rows_in_sample = 0;
   // Anomaly score per analysed row: 1 - (largest |z| over numeric feature columns) / 3, so

@@ -10,6 +10,7 @@
 #include "tabpilot/automl/job_folder.h"
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/files.h"
+#include "tabpilot/common/text.h"
 #include "tabpilot/data/csv.h"
 #include "tabpilot/report/column_analysis.h"
 #include "tabpilot/report/html.h"
@@ -160,7 +161,8 @@ std::string correlation_section(const DatasetAnalysis& a) {
   if (a.numeric_names.size() < 2)
     return html::section("Cross-column correlations",
                          html::paragraph("Fewer than two numeric columns."), "correlations");
-  // At most 20 columns in the heat map: the first 20 numeric ones.
+  // At most 20 columns in the heat map: the first 20 numeric ones (the target, then by
+  // prediction power).
   const size_t n = std::min<size_t>(a.numeric_names.size(), 20);
   std::vector<std::string> names(a.numeric_names.begin(), a.numeric_names.begin() + static_cast<long>(n));
   std::vector<std::vector<double>> m(n);
@@ -176,8 +178,14 @@ std::string correlation_section(const DatasetAnalysis& a) {
   for (size_t i = 0; i < pairs.size() && i < 10; ++i)
     rows.push_back({std::get<1>(pairs[i]), std::get<2>(pairs[i]), html::num(std::get<3>(pairs[i]), 3)});
   svg::Axes ax{"Pearson correlation of numeric columns", ""};
+  const std::string which =
+      a.numeric_columns_total > a.numeric_names.size()
+          ? html::paragraph("Correlations of the " + std::to_string(a.numeric_names.size()) +
+                            " numeric columns with the most prediction power (of " +
+                            std::to_string(a.numeric_columns_total) + ").")
+          : std::string();
   return html::section("Cross-column correlations",
-                       "<div class=\"charts\"><div class=\"chart\">" +
+                       which + "<div class=\"charts\"><div class=\"chart\">" +
                            svg::heatmap(ax, names, names, m, -1, 1) +
                            "</div><div><h3>Most correlated pairs</h3>" +
                            html::table({"column", "column", "Pearson r"}, rows, {2}) +
@@ -206,7 +214,7 @@ std::string anomalies_section(const DatasetAnalysis& a, const Table& t) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& [r, score] : a.anomalous_rows) {
     std::vector<std::string> row = {std::to_string(r + 1), html::num(score, 3)};
-    for (const auto& c : t.columns) row.push_back(c.value_string(r));
+    for (const auto& c : t.columns) row.push_back(shorten(c.value_string(r)));
     rows.push_back(std::move(row));
   }
   return html::section("Anomalous rows", body + html::table(header, rows, {0, 1}), "anomalies");
@@ -216,7 +224,7 @@ std::string sample_section(const Table& t) {
   std::vector<std::vector<std::string>> rows;
   for (size_t r = 0; r < t.num_rows && r < 10; ++r) {
     std::vector<std::string> row;
-    for (const auto& c : t.columns) row.push_back(c.value_string(r));
+    for (const auto& c : t.columns) row.push_back(shorten(c.value_string(r)));
     rows.push_back(std::move(row));
   }
   return html::section("Data sample", html::table(t.names(), rows), "sample");

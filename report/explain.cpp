@@ -26,7 +26,7 @@ ShapExplanation explain_table(const fs::path& job_dir, const Pipeline& p, const 
   std::vector<double> weights;
   const Table background = kmeans_background(p, t, options.background_size, options.seed, weights);
   return kernel_shap(p, rows, background, weights,
-                     {options.kernel_shap_samples, options.background_size, options.seed});
+                     {options.kernel_shap_samples, options.background_size, options.seed, {}});
 }
 
 std::string describe_output_space(const ShapExplanation& e) {

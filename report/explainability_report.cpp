@@ -4,6 +4,8 @@
 // exact method too when the model has one (TreeSHAP / linear, in margin space).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <numeric>
 #include <random>
@@ -22,8 +24,8 @@ namespace tabpilot::report {
 namespace fs = std::filesystem;
 namespace {
 
-// Rows to explain: the best candidate's validation rows when the job kept them, else a random
-// sample of training rows; at most `limit`.
+// Rows to explain, in random order: the best candidate's validation rows when the job kept
+// them, else training rows; at most `limit`.
 std::vector<size_t> rows_to_explain(const fs::path& job_dir, size_t num_rows, size_t limit,
                                     uint64_t seed, std::string& which) {
   std::vector<size_t> rows;
@@ -38,12 +40,10 @@ std::vector<size_t> rows_to_explain(const fs::path& job_dir, size_t num_rows, si
     std::iota(rows.begin(), rows.end(), size_t{0});
     which = "training rows";
   }
-  if (rows.size() > limit) {
-    std::mt19937_64 rng(seed ^ 0x73686170ULL);
-    std::shuffle(rows.begin(), rows.end(), rng);
-    rows.resize(limit);
-    std::sort(rows.begin(), rows.end());
-  }
+  // Shuffled, so that any prefix is a random sample too (a time budget may cut the list).
+  std::mt19937_64 rng(seed ^ 0x73686170ULL);
+  std::shuffle(rows.begin(), rows.end(), rng);
+  if (rows.size() > limit) rows.resize(limit);
   return rows;
 }
 
@@ -110,62 +110,90 @@ void write_explainability_report(const fs::path& job_dir, const ReportOptions& o
       job_dir, t.num_rows, static_cast<size_t>(std::max(1, options.shap_rows)), options.seed, which);
   std::vector<double> weights;
   const Table background = kmeans_background(p, t, options.background_size, options.seed, weights);
-  const KernelShapOptions kopt{options.kernel_shap_samples, options.background_size, options.seed};
-  constexpr size_t kProbeRows = 8;
-  if (options.kernel_shap_budget_s > 0 && rows.size() > kProbeRows) {
-    // Time a few rows (they are a random sample already) and keep what fits the budget.
-    const auto t0 = std::chrono::steady_clock::now();
-    kernel_shap(p, t.take({rows.begin(), rows.begin() + kProbeRows}), background, weights, kopt);
-    const double per_row =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / kProbeRows;
-    const double left = options.kernel_shap_budget_s - per_row * kProbeRows;
-    const size_t fit = per_row > 0 ? static_cast<size_t>(std::max(0.0, left) / per_row) : rows.size();
-    if (fit < rows.size()) {
-      rows.resize(std::max(kProbeRows, fit));
+  // Kernel SHAP's time: the caller's budget and what the deadline leaves, as one deadline that
+  // kernel_shap checks before each row (the rows are a random sample, so the rows done are too).
+  KernelShapOptions kopt{options.kernel_shap_samples, options.background_size, options.seed,
+                         options.deadline};
+  double budget = report_seconds_left(options);
+  if (options.kernel_shap_budget_s > 0) budget = std::min(budget, options.kernel_shap_budget_s);
+  if (std::isfinite(budget)) {
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(std::max(0.0, budget)));
+    kopt.deadline = kopt.deadline ? std::min(*kopt.deadline, until) : until;
+  }
+  const size_t outputs = p.task == Task::kMulticlass ? static_cast<size_t>(p.num_classes()) : 1;
+  const double row_seconds =
+      kernel_shap_solve_seconds(p.features.size(), options.kernel_shap_samples, outputs);
+  std::optional<ShapExplanation> kernel;
+  std::string kernel_note;
+  // One row must fit in half the budget, else Kernel SHAP is not started at all (wide data).
+  if (row_seconds <= 0.5 * budget) {
+    kernel = kernel_shap(p, t.take(rows), background, weights, kopt);
+    if (kernel->rows < rows.size()) {
+      rows.resize(kernel->rows);
       which += " (cut to " + std::to_string(rows.size()) + " rows by the time budget)";
     }
+  } else {
+    char note[240];
+    std::snprintf(note, sizeof note,
+                  "Kernel SHAP was not computed: %zu columns need about %.1f s per row and the "
+                  "time limit left %.1f s (`tabpilot report` on the job folder computes it).",
+                  p.features.size(), row_seconds, std::max(0.0, budget));
+    kernel_note = note;
   }
   const Table x = t.take(rows);
-  const ShapExplanation kernel = kernel_shap(p, x, background, weights, kopt);
   std::optional<ShapExplanation> exact;
   if (has_exact_shap(p)) exact = exact_shap(p, x);
+  const ShapExplanation* main = kernel ? &*kernel : exact ? &*exact : nullptr;
 
-  nlohmann::json explanations = {{"kernel_shap", clarify_block(kernel)}};
+  nlohmann::json explanations = nlohmann::json::object();
+  if (kernel) explanations["kernel_shap"] = clarify_block(*kernel);
   if (exact) explanations[exact->method] = clarify_block(*exact);
-  nlohmann::json outputs = nlohmann::json::object();
-  for (size_t o = 0; o < kernel.outputs.size(); ++o)
-    outputs["label" + std::to_string(o)] = kernel.outputs[o];
+  nlohmann::json outputs_json = nlohmann::json::object();
+  for (size_t o = 0; main && o < main->outputs.size(); ++o)
+    outputs_json["label" + std::to_string(o)] = main->outputs[o];
   nlohmann::json analysis = {
       {"version", "1.0"},
       {"explanations", explanations},
       {"tabpilot",
-       {{"rows_explained", rows.size()}, {"rows", which}, {"agg_method", "mean_abs"},
+       {{"rows_explained", main ? rows.size() : 0}, {"rows", which}, {"agg_method", "mean_abs"},
         {"num_samples", options.kernel_shap_samples}, {"num_clusters", background.num_rows},
-        {"seed", options.seed}, {"labels", outputs},
-        {"kernel_shap_output_space", kernel.output_space},
+        {"seed", options.seed}, {"labels", outputs_json},
+        {"kernel_shap_output_space", kernel ? kernel->output_space : std::string()},
         {"exact_method", exact ? exact->method : std::string()},
         {"exact_output_space", exact ? exact->output_space : std::string()}}}};
+  if (!kernel_note.empty()) analysis["tabpilot"]["kernel_shap_skipped"] = kernel_note;
   fs::create_directories(job_dir / kExplainabilityDir);
   write_json_atomic(job_dir / kExplainabilityDir / "analysis.json", analysis);
 
+  std::string method =
+      kernel ? html::paragraph("Kernel SHAP (model-agnostic, as SageMaker Clarify): " +
+                               std::to_string(options.kernel_shap_samples) +
+                               " coalitions per row, absent columns filled from " +
+                               std::to_string(background.num_rows) +
+                               " k-means background rows. It explains " +
+                               describe_output_space(*kernel) + ".")
+             : html::paragraph(kernel_note);
+  if (exact)
+    method += html::paragraph("Exact " + exact->method + " (" + describe_output_space(*exact) +
+                              ")" +
+                              (kernel ? " is shown as well; its scale differs from Kernel SHAP's "
+                                        "on classification because it works before the "
+                                        "sigmoid/softmax."
+                                      : "."));
   std::string body = html::section(
       "Method",
       html::paragraph("Global importance = mean |SHAP value| over " + std::to_string(rows.size()) +
                       " " + which + ", per input column (derived features such as one-hot slots, "
                       "missing indicators, date parts and hashed text buckets summed back to "
                       "their column).") +
-          html::paragraph("Kernel SHAP (model-agnostic, as SageMaker Clarify): " +
-                          std::to_string(options.kernel_shap_samples) +
-                          " coalitions per row, absent columns filled from " +
-                          std::to_string(background.num_rows) +
-                          " k-means background rows. It explains " +
-                          describe_output_space(kernel) + ".") +
-          (exact ? html::paragraph("Exact " + exact->method + " (" + describe_output_space(*exact) +
-                                   ") is shown as well; its scale differs from Kernel SHAP's on "
-                                   "classification because it works before the sigmoid/softmax.")
-                 : std::string()));
-  body += html::section("Top 10 columns (Kernel SHAP)", top10_table(kernel), "top10");
-  body += html::section("Kernel SHAP importance", importance_charts(kernel, "Kernel SHAP"), "kernel");
+          method);
+  if (main)
+    body += html::section(std::string("Top 10 columns (") + (kernel ? "Kernel SHAP" : exact->method) + ")",
+                          top10_table(*main), "top10");
+  if (kernel)
+    body += html::section("Kernel SHAP importance", importance_charts(*kernel, "Kernel SHAP"), "kernel");
   if (exact)
     body += html::section("Exact SHAP importance (" + exact->method + ")",
                           importance_charts(*exact, exact->method == "tree_shap" ? "TreeSHAP" : "Exact SHAP"),

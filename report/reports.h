@@ -2,7 +2,9 @@
 // twins: data exploration, candidate definitions (+ notebook), model quality, explainability,
 // and the job's index.html. All are regenerated from the job folder alone.
 #pragma once
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace tabpilot {
@@ -15,7 +17,17 @@ struct ReportOptions {
   // Seconds Kernel SHAP may take (0 = no limit): a probe on a few rows times it, and fewer
   // rows are explained when all of them would take longer (analysis.json says how many).
   double kernel_shap_budget_s = 0;
+  // When the reports must be done (the end of `tabpilot fit --time-limit`): a report that
+  // cannot start in time is skipped and index.html says so; Kernel SHAP explains fewer rows,
+  // or none, to finish before it.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  // false: keep the data exploration report that is already there (fit writes it before
+  // training and need not write it twice).
+  bool data_exploration = true;
 };
+
+// Seconds left before options.deadline (infinity without one).
+double report_seconds_left(const ReportOptions& options);
 
 // data_exploration.html (from data_exploration.json and the training data); called before
 // training starts.

@@ -329,6 +329,11 @@ ShapExplanation kernel_shap(const Pipeline& p, const Table& rows_in, const Table
   std::vector<size_t> idx(nc * nb);
   std::vector<double> v(nc);
   for (size_t i = 0; i < e.rows; ++i) {
+    if (i > 0 && options.deadline && std::chrono::steady_clock::now() > *options.deadline) {
+      e.rows = i;
+      e.values.resize(e.rows * no * m);
+      break;
+    }
     std::vector<float> pred;
     if (nc > 0) {
       Table t;
@@ -355,6 +360,13 @@ ShapExplanation kernel_shap(const Pipeline& p, const Table& rows_in, const Table
     }
   }
   return e;
+}
+
+double kernel_shap_solve_seconds(size_t columns, int samples, size_t outputs) {
+  const double m = static_cast<double>(columns);
+  const double coalitions = m < 30 ? std::min(std::pow(2.0, m) - 2, double(samples)) : samples;
+  const double flops = static_cast<double>(outputs) * (coalitions * m * m + m * m * m / 3);
+  return flops / 0.5e9;
 }
 
 bool has_exact_shap(const Pipeline& p) {

@@ -8,7 +8,9 @@
 // Exact methods work in the learners' margin space — the value, the log-odds of class 1, or
 // each class's softmax input — so their values add up to the margin, not the probability.
 #pragma once
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,7 +39,14 @@ struct KernelShapOptions {
   int samples = 256;        // coalitions per row; all 2^M - 2 when that is fewer
   int background_size = 16;  // k-means centres (as real training rows) filling absent columns
   uint64_t seed = 0;
+  // Past it, no further row is started: the explanation holds the rows done (at least one).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
+
+// Seconds Kernel SHAP's regression alone needs per explained row, from the column count, the
+// coalitions and the outputs (a conservative flop count at 0.5 GFLOP/s): what decides, before
+// anything runs, whether a time budget allows Kernel SHAP at all on wide data.
+double kernel_shap_solve_seconds(size_t columns, int samples, size_t outputs);
 
 // The coalitions Kernel SHAP evaluates and their regression weights. Full enumeration when
 // 2^m - 2 <= samples (exact SHAP values for the background); otherwise paired sampling of

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "tabpilot/automl/job.h"
+#include "tabpilot/automl/job_location.h"
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/files.h"
 #include "tabpilot/common/log.h"
@@ -57,20 +58,35 @@ size_t copy_reports(const fs::path& job_dir, const fs::path& out) {
 
 std::string job_name(const JobConfig& c) {
   if (!c.name.empty()) return c.name;
-  if (const char* env = std::getenv("TRAINING_JOB_NAME"); env && *env) return env;
+  if (const char* env = std::getenv("TRAINING_JOB_NAME"); env && *env) {
+    check_job_name(env, "TRAINING_JOB_NAME");
+    return env;
+  }
   return "tabpilot-training";
 }
 
 int train(const TrainOptions& o) {
   const TrainingEnv env = read_training_env(o.opt_ml);
+  // A failure file from an earlier run must not outlive this one (SageMaker reads it as the
+  // reason this job failed).
+  std::error_code ec;
+  if (fs::is_regular_file(fs::symlink_status(o.opt_ml / "output" / "failure", ec)))
+    fs::remove(o.opt_ml / "output" / "failure", ec);
   log::info("training on host " + env.current_host + " (hosts: " + std::to_string(env.hosts.size()) +
             "); channel '" + env.train_channel + "' with " + std::to_string(env.train_files.size()) +
             " file(s)");
   const bool temp_work = o.work_dir.empty();
-  const fs::path work = temp_work ? fs::temp_directory_path() /
-                                        ("tabpilot-train-" + std::to_string(::getpid()))
-                                  : o.work_dir;
-  fs::create_directories(work);
+  fs::path work = o.work_dir;
+  if (temp_work) {
+    // mkdtemp: a new folder of our own, never one that somebody placed there (or a link).
+    std::string pattern = (fs::temp_directory_path() / "tabpilot-train-XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+      throw std::runtime_error("cannot create a work folder under " +
+                               fs::temp_directory_path().string());
+    work = pattern;
+  } else {
+    create_output_folder(work, "--work-dir");
+  }
   // A temporary work folder goes whatever happens; its useful files are copied out first.
   struct RemoveWork {
     fs::path dir;

@@ -4,9 +4,28 @@
 
 #include <stdexcept>
 
+#include "tabpilot/common/error.h"
+
 namespace tabpilot::sqlite {
 
+namespace {
+
+// A damaged or foreign file is the user's to fix (exit 2), not an internal failure.
+[[noreturn]] void throw_damaged(const std::string& path, const std::string& detail) {
+  throw InputError(path + ": the trial store is damaged (" + detail +
+                   "); its trials cannot be read: restore it from a copy, or run the job again "
+                   "with --force");
+}
+
+bool damaged(int code) {
+  code &= 0xff;  // the primary code of an extended one
+  return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+}  // namespace
+
 void fail(sqlite3* db, const std::string& path, std::string_view what) {
+  if (db && damaged(sqlite3_extended_errcode(db))) throw_damaged(path, sqlite3_errmsg(db));
   std::string msg = "store " + path + ": " + std::string(what);
   if (db) msg += ": " + std::string(sqlite3_errmsg(db));
   throw std::runtime_error(msg);
@@ -14,7 +33,12 @@ void fail(sqlite3* db, const std::string& path, std::string_view what) {
 
 void exec(sqlite3* db, const std::string& path, const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+  if (const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
+    if (damaged(rc)) {
+      const std::string detail = err ? err : sqlite3_errmsg(db);
+      sqlite3_free(err);
+      throw_damaged(path, detail);
+    }
     std::string msg = "store " + path + ": " + std::string(sql).substr(0, 40) + ": " +
                       (err ? err : sqlite3_errmsg(db));
     sqlite3_free(err);

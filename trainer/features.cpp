@@ -191,7 +191,9 @@ void FeatureTransform::fit(const Table& table, const std::vector<std::string>& f
                                    : 1;
         size_t cap = one_hot ? static_cast<size_t>(recipe.max_one_hot) : 1000;
         for (size_t c : order) {
-          if (counts[c] >= threshold && ct.kept.size() < cap) ct.kept.push_back(col.categories[c]);
+          if (counts[c] >= threshold && ct.kept.size() < cap &&
+              col.categories[c].size() <= kMaxCategoryBytes)
+            ct.kept.push_back(col.categories[c]);
           else ct.other_slot = true;
         }
         ct.indicator = one_hot && recipe.missing_indicators && missing > 0;

@@ -12,6 +12,10 @@
 
 namespace tabpilot {
 
+// A category value longer than this never gets a slot or code of its own (it goes to
+// "other"): model.json holds every kept value, and its size must not follow the widest cell.
+inline constexpr size_t kMaxCategoryBytes = 256;
+
 struct FeatureRecipe {
   enum class Scaling { kStandard, kRobust, kNone };
   enum class Categorical { kOneHot, kOrdinal };

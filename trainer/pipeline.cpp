@@ -45,6 +45,9 @@ CsvOptions Pipeline::csv_options() const {
   for (size_t i = 0; i < features.size(); ++i) o.type_overrides[features[i]] = feature_types[i];
   o.never_id = features;
   o.never_id.push_back(target);
+  o.required_columns = features;
+  o.required_note = " (the model needs " + std::to_string(features.size()) +
+                    " columns: the training columns without the target)";
   return o;
 }
 

@@ -45,11 +45,46 @@ TEST(Inference, NumericAcceptsSignsExponentsAndMissing) {
   EXPECT_EQ(parse("x\nNA\n\n").columns[0].type, ColumnType::kNumeric);  // all missing
 }
 
-TEST(Inference, OneWordInANumericColumnMakesItCategorical) {
+// A stray token among numbers (at most 1% of the rows, at least one) is read as missing and
+// reported with its line; more make the column categorical.
+TEST(Inference, OneWordInANumericColumnIsReadAsMissingWithItsLine) {
   Table t = parse(column_csv(
-      "x", 50, [](int i) { return i == 40 ? std::string("n/a-ish") : std::to_string(i % 3); }));
+      "x", 50, [](int i) { return i == 40 ? std::string("0x10") : std::to_string(i % 3); }));
+  const Column& c = t.columns[0];
+  ASSERT_EQ(c.type, ColumnType::kNumeric);
+  EXPECT_TRUE(std::isnan(c.numeric[40]));
+  EXPECT_EQ(c.numeric[41], 41 % 3);
+  EXPECT_EQ(c.strays.count, 1u);
+  EXPECT_EQ(c.strays.first, "0x10");
+  EXPECT_EQ(c.strays.line, 42u);  // header on line 1, row 40 on line 42
+}
+
+TEST(Inference, MoreWordsThanOnePercentMakeItCategorical) {
+  Table t = parse(column_csv("x", 50, [](int i) {
+    return i == 10 || i == 40 ? std::string("n/a-ish") : std::to_string(i % 3);
+  }));
   EXPECT_EQ(t.columns[0].type, ColumnType::kCategorical);
   EXPECT_EQ(t.columns[0].categories[0], "0");
+  EXPECT_EQ(t.columns[0].strays.count, 0u);
+  // 1% of 1000 rows is 10: ten words stay strays, eleven do not.
+  auto words = [](int n) {
+    return parse(column_csv("x", 1000, [n](int i) {
+      return i % 97 == 5 && i / 97 < n ? "w" + std::to_string(i) : std::to_string(i % 7);
+    }));
+  };
+  EXPECT_EQ(words(10).columns[0].type, ColumnType::kNumeric);
+  EXPECT_EQ(words(10).columns[0].strays.count, 10u);
+  EXPECT_EQ(words(11).columns[0].type, ColumnType::kCategorical);
+}
+
+TEST(Inference, AWordBeforeAnyNumberIsAStrayToo) {
+  Table t = parse(column_csv(
+      "x", 300, [](int i) { return i == 0 ? std::string("0x10") : std::to_string(i % 9); }));
+  ASSERT_EQ(t.columns[0].type, ColumnType::kNumeric);
+  EXPECT_EQ(t.columns[0].strays.line, 2u);
+  // A date first still makes a date column.
+  Table d = parse(column_csv("d", 30, [](int i) { return "2020-01-" + std::to_string(10 + i % 19); }));
+  EXPECT_EQ(d.columns[0].type, ColumnType::kDatetime);
 }
 
 TEST(Inference, LateNonNumberRetypesRowsAlreadyConverted) {
@@ -59,15 +94,16 @@ TEST(Inference, LateNonNumberRetypesRowsAlreadyConverted) {
   const int n = 120000;
   std::string csv = "a,b,d\n";
   for (int i = 0; i < n - 1; ++i) {
-    csv += std::to_string(i % 3) + "," + std::to_string(i % 2) + ",2020-01-0" +
-           std::to_string(1 + i % 9) + "\n";
+    // The last 2000 rows of `a` are words: more than the 1% that could be strays.
+    csv += (i >= n - 2001 ? std::string("x") : std::to_string(i % 3)) + "," +
+           std::to_string(i % 2) + ",2020-01-0" + std::to_string(1 + i % 9) + "\n";
   }
   csv += "x,1,later\n";
   Table t = parse(csv);
   const Column& a = t.columns[0];
   ASSERT_EQ(a.type, ColumnType::kCategorical);
   EXPECT_EQ(a.categories, (std::vector<std::string>{"0", "1", "2", "x"}));
-  for (int i = 0; i < n - 1; i += 997) ASSERT_EQ(a.codes[i], i % 3) << i;
+  for (int i = 0; i < n - 2001; i += 997) ASSERT_EQ(a.codes[i], i % 3) << i;
   EXPECT_EQ(a.codes[n - 1], 3);
   EXPECT_EQ(t.columns[1].type, ColumnType::kNumeric);
   EXPECT_EQ(t.columns[1].numeric[n - 2], static_cast<float>((n - 2) % 2));
@@ -136,8 +172,11 @@ TEST(Inference, OverridesForceTypes) {
   ASSERT_EQ(t.columns[0].type, ColumnType::kCategorical);
   EXPECT_EQ(t.columns[0].categories, (std::vector<std::string>{"02139", "10001"}));
   EXPECT_EQ(t.columns[1].type, ColumnType::kNumeric);
+  // A forced numeric column reads one stray as missing; two in three rows are an error
+  // naming the first.
+  EXPECT_EQ(parse("zip,n\n1,x\n2,1\n3,2\n", options).columns[1].strays.count, 1u);
   try {
-    parse("zip,n\n1,x\n2,1\n", options);
+    parse("zip,n\n1,x\n2,y\n3,1\n", options);
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("t.csv:2: column 'n'"), std::string::npos) << e.what();

@@ -28,21 +28,28 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-// One small job per dataset, shared by the tests of this file.
-fs::path job_for(const std::string& dataset, const std::string& target) {
-  static std::map<std::string, fs::path> jobs;
-  if (auto it = jobs.find(dataset); it != jobs.end()) return it->second;
+// A small, quiet CPU job on a fixture dataset.
+JobConfig small_job(const std::string& dataset, const std::string& target, const fs::path& output,
+                    const std::string& name, int max_candidates) {
   JobConfig c;
   c.train_path = testing::test_data(dataset + "/train.csv").string();
   c.target = target;
-  c.output_dir = testing::scratch_dir("report-jobs").string();
-  c.name = dataset;
-  c.max_candidates = 4;
+  c.output_dir = output.string();
+  c.name = name;
+  c.max_candidates = max_candidates;
   c.time_limit_s = 30;
   c.threads = 2;
   c.progress = false;
   c.device = "cpu";
-  const JobResult r = run_fit(c);
+  return c;
+}
+
+// One small job per dataset, shared by the tests of this file.
+fs::path job_for(const std::string& dataset, const std::string& target) {
+  static std::map<std::string, fs::path> jobs;
+  if (auto it = jobs.find(dataset); it != jobs.end()) return it->second;
+  const JobResult r =
+      run_fit(small_job(dataset, target, testing::scratch_dir("report-jobs"), dataset, 4));
   EXPECT_EQ(r.status, "Completed") << r.failure_reason;
   ReportOptions o;
   o.shap_rows = 40;
@@ -93,13 +100,44 @@ TEST(Reports, NotebookIsNbformat4WithARerunCellPerCandidate) {
     for (const auto& l : c["source"]) src += l.get<std::string>();
     if (c["cell_type"] == "code") {
       EXPECT_TRUE(c["outputs"].is_array());
-      if (src.find("!tabpilot train --job ") != std::string::npos) ++train_cells;
+      if (src.find("tabpilot(\"train\", \"--job\", JOB, \"--trial\", ") != std::string::npos)
+        ++train_cells;
+      // No IPython shell line: IPython expands {expressions} in them before the shell runs.
+      for (const auto& l : c["source"]) EXPECT_NE(l.get<std::string>().rfind('!', 0), 0u) << l;
     }
   }
   const auto defs = nlohmann::json::parse(slurp(job / "candidate_definitions.json"));
   EXPECT_GE(train_cells, 1u);
   EXPECT_LE(train_cells, defs["candidates"].size());
   EXPECT_NE(slurp(job / "candidate_definitions.html").find("tabpilot train --job"), std::string::npos);
+}
+
+// The notebook's code cells run as plain Python and reach the real binary through an
+// argument list: a job path holding {expressions}, $(commands) and quotes runs nothing.
+TEST(Reports, NotebookCellsRunAndExpandNothingInPaths) {
+  const fs::path scratch = testing::scratch_dir("report-notebook");
+  JobConfig c = small_job("penguins", "species", scratch / "o{open('PWNED1','w')}$(touch PWNED2)'\"",
+                          "nb", 2);
+  c.learners = {"linear"};
+  const JobResult r = run_fit(c);
+  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  write_job_reports(r.job_dir, {});
+  const auto nb = nlohmann::json::parse(slurp(fs::path(r.job_dir) / "candidate_definitions.ipynb"));
+  std::string script;
+  for (const auto& cell : nb["cells"]) {
+    if (cell["cell_type"] != "code") continue;
+    for (const auto& l : cell["source"]) script += l.get<std::string>();
+    script += "\n";
+  }
+  std::ofstream(scratch / "cells.py") << script;
+  const std::string cmd = "cd '" + scratch.string() + "' && PATH='" TABPILOT_BINARY_DIR "':\"$PATH\" " +
+                          "python3 cells.py > cells.out 2>&1";
+  const int status = std::system(cmd.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(scratch / "cells.out");
+  EXPECT_NE(slurp(scratch / "cells.out").find("match:       yes"), std::string::npos)
+      << slurp(scratch / "cells.out");
+  EXPECT_FALSE(fs::exists(scratch / "PWNED1"));
+  EXPECT_FALSE(fs::exists(scratch / "PWNED2"));
 }
 
 TEST(Reports, RegressionJobHasRegressionMetricsAndExactShap) {
@@ -283,10 +321,37 @@ TEST(DataAnalysis, ExtremeRowIsTheMostAnomalousAndPowerFollowsTheSignal) {
   }
   EXPECT_GT(px, 0.8);  // 10 quantile bins over 20 values, shrunk a little to the prior
   EXPECT_LT(pn, 0.1);
-  // Pearson r: y = 2x exactly; symmetric matrix.
-  ASSERT_EQ(a.numeric_names[3], "y");
-  EXPECT_NEAR(a.correlation[0][3], 1.0, 1e-9);
+  // Pearson r: y = 2x exactly; symmetric matrix. The target comes first, then the columns
+  // by prediction power (x first).
+  ASSERT_EQ(a.numeric_names[0], "y");
+  ASSERT_EQ(a.numeric_names[1], "x");
+  EXPECT_NEAR(a.correlation[0][1], 1.0, 1e-9);
   EXPECT_EQ(a.correlation[1][3], a.correlation[3][1]);
+}
+
+// Wide data: the correlation matrix covers the target and the 49 columns with the most
+// prediction power, not all 80 (its size grows with the square of the width).
+TEST(DataAnalysis, CorrelationsOfWideDataKeepTheMostPredictiveColumns) {
+  const int width = 80;
+  std::string csv;
+  for (int j = 0; j < width; ++j) csv += "c" + std::to_string(j) + ",";
+  csv += "y\n";
+  for (int i = 0; i < 300; ++i) {
+    // c79 carries the signal; the rest are independent noise.
+    const int signal = (i / 3) % 10;  // both halves of the rows see every value
+    for (int j = 0; j < width; ++j)
+      csv += std::to_string(j == width - 1 ? signal : (i * (j + 7) * 31 + j) % 13) + ",";
+    csv += std::to_string(3 * signal) + "\n";
+  }
+  const Table t = parse_csv(csv, "wide.csv");
+  const auto a = report::analyse_dataset(t, "y", Task::kRegression);
+  EXPECT_EQ(a.numeric_columns_total, size_t(width + 1));
+  ASSERT_EQ(a.numeric_names.size(), report::kMaxCorrelationColumns);
+  EXPECT_EQ(a.numeric_names[0], "y");
+  EXPECT_EQ(a.numeric_names[1], "c79");
+  EXPECT_EQ(a.correlation.size(), report::kMaxCorrelationColumns);
+  EXPECT_NEAR(a.correlation[0][1], 1.0, 1e-9);
+  EXPECT_LE(a.to_json().dump().size(), size_t{200000});
 }
 
 

@@ -9,6 +9,7 @@ import nbformat
 
 nb = nbformat.read(sys.argv[1], as_version=4)
 nbformat.validate(nb)
-reruns = sum("!tabpilot train --job" in c.source for c in nb.cells if c.cell_type == "code")
+reruns = sum('tabpilot("train", "--job", JOB' in c.source for c in nb.cells
+             if c.cell_type == "code")
 print(f"{sys.argv[1]}: valid nbformat {nb.nbformat}.{nb.nbformat_minor}, "
       f"{len(nb.cells)} cells, {reruns} re-run cells")

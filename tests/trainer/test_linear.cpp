@@ -117,6 +117,46 @@ TEST_P(RidgeExact, RidgeRecoversExactLinearData) {
   for (size_t j = 0; j < 4; ++j) EXPECT_NEAR(q[j + 1] - q[0], w[j], 1e-4);
 }
 
+// Fewer rows than columns: the ridge is solved in its dual form (n x n). The weights must
+// still satisfy the primal optimality condition Xs^T (yc - Xs v) = l2 v, checked here in
+// double precision from the weights read back through predictions.
+TEST(LinearLearner, WideRidgeSatisfiesThePrimalNormalEquations) {
+  const size_t n = 12, d = 40;
+  const double l2 = 3.0;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  Dataset ds{Matrix(n, d), std::vector<float>(n)};
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < d; ++j) ds.x.at(i, j) = g(rng) * float(1 + j % 3) + float(j % 5);
+    ds.y[i] = g(rng) + ds.x.at(i, 0);
+  }
+  auto l = make_learner("linear");
+  l->fit(fit_data(ds, Task::kRegression, 1), {{"l2", l2}}, {});
+  EXPECT_EQ(l->fit_info().value("solver", ""), "cholesky_dual");
+  Matrix probe(d + 1, d, 0.0f);
+  for (size_t j = 0; j < d; ++j) probe.at(j + 1, j) = 1.0f;
+  const auto q = predict(*l, probe);
+  std::vector<double> mean(d, 0.0), sd(d), v(d);
+  double ymean = 0;
+  for (size_t i = 0; i < n; ++i) ymean += ds.y[i] / double(n);
+  for (size_t j = 0; j < d; ++j) {
+    for (size_t i = 0; i < n; ++i) mean[j] += ds.x.at(i, j) / double(n);
+    sd[j] = std::sqrt(population_var(ds.x, j));
+    v[j] = (double(q[j + 1]) - q[0]) * sd[j];  // raw slope -> standardized weight
+  }
+  std::vector<double> resid(n);
+  for (size_t i = 0; i < n; ++i) {
+    double f = 0;
+    for (size_t j = 0; j < d; ++j) f += (ds.x.at(i, j) - mean[j]) / sd[j] * v[j];
+    resid[i] = (ds.y[i] - ymean) - f;
+  }
+  for (size_t j = 0; j < d; ++j) {
+    double grad = -l2 * v[j];
+    for (size_t i = 0; i < n; ++i) grad += (ds.x.at(i, j) - mean[j]) / sd[j] * resid[i];
+    EXPECT_NEAR(grad, 0.0, 2e-3) << "column " << j;
+  }
+}
+
 TEST(LinearLearner, BinaryLogisticGradientVanishesAtOptimum) {
   const double l2 = 30.0;  // per-row weight of the penalty falls as 1/rows
   const size_t n = 6000;   // two standardized blocks of 4096 rows
