@@ -1,5 +1,5 @@
 // read_csv throughput on a ~100 MB mixed file (mostly numeric, some categorical, ~2%
-// missing). The file is generated once into /tmp with a fixed seed; bench/pandas_read_csv.py
+// missing). The file is generated once into $TMPDIR (else /tmp) with a fixed seed; bench/pandas_read_csv.py
 // generates the same bytes, so its MB/s is the peer figure for the same input.
 #include <benchmark/benchmark.h>
 
@@ -12,7 +12,9 @@
 
 namespace {
 
-constexpr const char* kPath = "/tmp/tabpilot_bench_csv.csv";
+// The scratch file: $TMPDIR/tabpilot_bench_csv.csv (std::filesystem reads TMPDIR).
+const std::string kPath =
+    (std::filesystem::temp_directory_path() / "tabpilot_bench_csv.csv").string();
 constexpr int kFloatColumns = 16, kIntColumns = 4, kCatColumns = 3;
 constexpr size_t kTargetBytes = 100u << 20;
 constexpr const char* kWords[] = {"red",     "green",  "blue",  "cyan",
@@ -32,7 +34,7 @@ struct SplitMix {
 const std::string& bench_file() {
   static const std::string path = [] {
     if (std::filesystem::exists(kPath) && std::filesystem::file_size(kPath) > kTargetBytes / 2) {
-      return std::string(kPath);
+      return kPath;
     }
     std::string text;
     text.reserve(kTargetBytes + (1 << 16));
@@ -59,10 +61,10 @@ const std::string& bench_file() {
       }
       text += '\n';
     }
-    std::FILE* f = std::fopen(kPath, "wb");
+    std::FILE* f = std::fopen(kPath.c_str(), "wb");
     std::fwrite(text.data(), 1, text.size(), f);
     std::fclose(f);
-    return std::string(kPath);
+    return kPath;
   }();
   return path;
 }

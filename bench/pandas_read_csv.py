@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """pandas.read_csv throughput on the bench_csv input: the peer figure for BM_ReadCsv.
 
-Usage: pandas_read_csv.py [PATH]   (default /tmp/tabpilot_bench_csv.csv)
+Usage: pandas_read_csv.py [PATH]   (default $TMPDIR/tabpilot_bench_csv.csv, as bench_csv)
 If PATH is absent it is generated with the same splitmix64 stream and formatting as
 bench/bench_csv.cpp, so both read identical bytes. Prints one JSON object: best of 3.
 """
@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 
 FLOAT_COLUMNS, INT_COLUMNS, CAT_COLUMNS = 16, 4, 3
@@ -54,7 +55,8 @@ def generate(path):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else "/tmp/tabpilot_bench_csv.csv"
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(tempfile.gettempdir(),
+                                                             "tabpilot_bench_csv.csv")
     if not os.path.exists(path):
         generate(path)
     import pandas as pd

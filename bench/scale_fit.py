@@ -11,6 +11,7 @@ import json
 import os
 import resource
 import subprocess
+import tempfile
 import time
 
 import numpy as np
@@ -57,7 +58,7 @@ def main():
     ap.add_argument("--rows", type=int, default=1000000)
     ap.add_argument("--time-limit", type=float, default=300)
     ap.add_argument("--binary", default=os.path.join(here, "..", "build", "tabpilot"))
-    ap.add_argument("--csv", default="/tmp/tabpilot_scale_%d.csv")
+    ap.add_argument("--csv", default=os.path.join(tempfile.gettempdir(), "tabpilot_scale_%d.csv"))
     ap.add_argument("--out", default=os.path.join(here, "out", "scale.json"))
     args = ap.parse_args()
     csv = args.csv % args.rows if "%d" in args.csv else args.csv

@@ -22,8 +22,13 @@ import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from portable_paths import portable  # noqa: E402
 OUT = os.path.join(ROOT, "bench", "out", "serve")
-DATA = "/work/shared/datasets/california_housing"
+# ../shared/datasets beside the repository, or $TABPILOT_DATASETS.
+DATA = os.path.join(os.environ.get("TABPILOT_DATASETS",
+                                   os.path.join(ROOT, "..", "shared", "datasets")),
+                    "california_housing")
 TARGET = "median_house_value"
 
 
@@ -160,7 +165,7 @@ def main():
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     path = os.path.join(ROOT, "bench", "results",
                         "serve-%s.json" % datetime.datetime.utcnow().strftime("%Y%m%d-%H%M%S"))
-    json.dump(result, open(path, "w"), indent=1)
+    json.dump(portable(result), open(path, "w"), indent=1)
     brief = {k: v for k, v in result.items() if k != "memory"}
     brief["memory"] = {k: v for k, v in result["memory"].items() if k != "rss_kb_samples"}
     print(json.dumps(brief, indent=1))

@@ -24,6 +24,8 @@ import time
 # starts from its parent's size, so a heavy parent (pandas) would inflate every peak RSS.
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "bench"))
+from portable_paths import portable  # noqa: E402  (standard library only, like this file)
 
 # systems.SYSTEMS (which needs pandas), repeated; test_suite.py checks that they agree.
 SYSTEMS = ["tabpilot", "tabpilot-random", "tabpilot-tpe", "tabpilot-no-ensemble",
@@ -235,6 +237,7 @@ def run_one(args, system, dataset, out_path):
                taskset=args.cores, load_average_before=load_before,
                load_average_after=os.getloadavg(), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                machine=machine(), tabpilot_git=args.git, command=" ".join(sys.argv))
+    row = portable(row, [args.data, REPO])  # no machine's folders in committed results
     tmp = out_path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(row, f, indent=2, default=str)
