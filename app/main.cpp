@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "tabpilot/automl/job.h"
+#include "tabpilot/automl/job_location.h"
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/log.h"
 #include "tabpilot/report/reports.h"
@@ -87,7 +88,9 @@ int main(int argc, char** argv) {
   fit->add_option("train", config.train_path, "training CSV (header row required)")->required();
   fit->add_option("--target,-t", config.target, "target column name")->required();
   fit->add_option("--output,-o", config.output_dir, "folder that holds job folders")->capture_default_str();
-  fit->add_option("--name,-n", config.name, "job name (default: <file>-<timestamp>)");
+  auto* name = fit->add_option("--name,-n", config.name,
+                               "job name: letters, digits, '-', '_', '.' (default: "
+                               "<file>-<timestamp>)");
   fit->add_option("--problem-type", problem_type, "auto|regression|binary|multiclass")->capture_default_str();
   fit->add_option("--objective", config.objective,
                   "MSE|RMSE|MAE|R2 | F1|Accuracy|AUC|BalancedAccuracy|Precision|Recall|LogLoss | "
@@ -165,6 +168,17 @@ int main(int argc, char** argv) {
   app::add_monitor_command(app, commands);
   app::add_report_commands(app, commands);
 
+  std::string known;
+  bool is_command = argc < 2 || argv[1][0] == '-';
+  for (const auto* sub : app.get_subcommands({})) {
+    known += (known.empty() ? "" : ", ") + sub->get_name();
+    is_command = is_command || sub->get_name() == argv[1];
+  }
+  if (!is_command) {
+    std::fprintf(stderr, "tabpilot: unknown command '%s' (commands: %s; see --help)\n", argv[1],
+                 known.c_str());
+    return kExitBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -176,6 +190,7 @@ int main(int argc, char** argv) {
   try {
     if (*fit) {
       if (quiet) log::set_level(log::Level::kQuiet);
+      if (name->count() > 0) check_job_name(config.name);  // an explicit --name "" too
       config.progress = !quiet;
       if (problem_type != "auto") config.problem_type = task_from_string(problem_type);
       for (const auto& spec : column_types) {

@@ -4,7 +4,8 @@
 // Running the trials themselves is in fit_trials.cpp.
 #include "tabpilot/automl/fit_job_internal.h"
 
-#include <malloc.h>  // for malloc_trim
+#include <malloc.h>        // for malloc_trim
+#include <sys/resource.h>  // for getrusage
 
 namespace tabpilot::fit_detail {
 namespace {
@@ -83,6 +84,7 @@ void FitJob::analyse() {
   if (config_.device == "gpu" && cuda_devices().empty())
     throw InputError("--device gpu: no GPU is visible (" + describe_compute() + ")");
   make_sampler(config_.sampler);  // an unknown name is an InputError before anything is written
+  for (const auto& l : config_.learners) learner_params(l);  // likewise an unknown learner
   // An unknown --ensemble-metric is an InputError before anything is written, too.
   ensemble_selection_metric(Task::kRegression, Metric::kMSE, config_.ensemble_metric);
   if (config_.slots_per_gpu < 1) throw InputError("--slots-per-gpu must be at least 1");
@@ -489,6 +491,9 @@ void FitJob::write_job_json() {
   if (t.contains("transform_seconds") && t["transform_seconds"].get<double>() > 0)
     t["transform_rows_per_s"] =
         t["transform_rows"].get<double>() / t["transform_seconds"].get<double>();
+  // The process's peak resident memory so far (what tuning needed; the reports come after).
+  struct rusage usage {};
+  if (getrusage(RUSAGE_SELF, &usage) == 0) t["peak_rss_mb"] = usage.ru_maxrss / 1024.0;
   j["tabpilot"]["timings"] = t;
   // Counts every run of a resumed job (start_ is moved back by the time already spent).
   j["tabpilot"]["elapsed_seconds"] = std::chrono::duration<double>(Clock::now() - start_).count();

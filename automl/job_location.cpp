@@ -100,6 +100,7 @@ void remove_job_folder(const fs::path& dir) {
 }
 
 void create_output_folder(const fs::path& dir, const std::string& what) {
+  prepare_output_dir(dir, what);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir))

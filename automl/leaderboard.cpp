@@ -53,7 +53,12 @@ nlohmann::json list_trials(const std::string& job_dir, const std::string& sort_k
       set = sort_key.substr(0, colon);
       if (set != "validation" && set != "train")
         throw InputError("--sort: unknown set '" + set + "' (use validation:<metric> or train:<metric>)");
-      Metric m = metric_from_string(sort_key.substr(colon + 1), task);
+      Metric m;
+      try {
+        m = metric_from_string(sort_key.substr(colon + 1), task);
+      } catch (const InputError& e) {
+        throw InputError("--sort " + sort_key + ": " + e.what());
+      }
       key = std::string(to_string(m));
       descending = higher_is_better(m);
     } else if (sort_key == "duration" || sort_key == "name" || sort_key == "id") {

@@ -429,8 +429,7 @@ void ColumnBuilder::make_id_like(const char* why) {
   col_.text.resize(spans_.size());
   col_.text_missing.assign(spans_.size(), 0);
   raw_rows(0, spans_.size());
-  log::warn("column '" + col_.name + "' looks like an identifier (" + why +
-            "); it is kept as an ID column and not used as a feature");
+  col_.id_reason = why;  // the profile's id_like_column warning says it, once
 }
 
 Column ColumnBuilder::finish() {

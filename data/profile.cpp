@@ -230,8 +230,9 @@ DataProfile profile_table(const Table& table) {
     if (c.type == ColumnType::kIdLike) {
       p.warnings.push_back({"id_like_column", c.name,
                             "column '" + c.name + "' looks like an identifier (" +
-                                std::to_string(cp.distinct) +
-                                " distinct values); it is not used as a feature"});
+                                (c.id_reason.empty() ? std::to_string(cp.distinct) + " distinct values"
+                                                     : c.id_reason) +
+                                "); it is not used as a feature"});
     }
     if (cp.missing_fraction > 0.5) {
       p.warnings.push_back(

@@ -90,6 +90,7 @@ Column Column::take(const std::vector<size_t>& rows) const {
   out.name = name;
   out.type = type;
   out.strays = strays;  // what reading the file found, whichever rows are kept
+  out.id_reason = id_reason;
   auto pick = [&rows](const auto& src, auto& dst) {
     dst.reserve(rows.size());
     for (size_t r : rows) dst.push_back(src[r]);

@@ -28,7 +28,8 @@ struct StrayValues {
 struct Column {
   std::string name;
   ColumnType type = ColumnType::kNumeric;
-  StrayValues strays;  // kNumeric read from a file: values read as missing
+  StrayValues strays;     // kNumeric read from a file: values read as missing
+  std::string id_reason;  // kIdLike by inference: why ("integers increasing by one")
   std::vector<float> numeric;           // kNumeric: NaN = missing
   std::vector<int32_t> codes;           // kCategorical: index into categories, -1 = missing
   std::vector<std::string> categories;  // kCategorical dictionary, in order of first appearance

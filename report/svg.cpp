@@ -21,7 +21,10 @@ std::string fmt(double v) {
 
 // "Nice" tick values covering [lo, hi] (1, 2, 5 x 10^k steps).
 std::vector<double> ticks(double lo, double hi, int target = 6) {
-  if (!(hi > lo)) return {lo};
+  if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi)) return {lo};
+  // A range too narrow for doubles to step through (0.88 to 0.88 + 1e-17): t += step would
+  // not move t, and the loop below would never end.
+  if (hi - lo <= 1e-9 * std::max(std::fabs(lo), std::fabs(hi))) return {lo};
   const double raw = (hi - lo) / target;
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = mag;
@@ -31,8 +34,12 @@ std::vector<double> ticks(double lo, double hi, int target = 6) {
       break;
     }
   std::vector<double> out;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+  const double first = std::ceil(lo / step) * step;
+  for (int i = 0; i <= 4 * target; ++i) {  // target + 1 ticks at most; the bound is a guard
+    const double t = first + i * step;
+    if (t > hi + step * 1e-9) break;
     out.push_back(std::fabs(t) < step * 1e-9 ? 0.0 : t);
+  }
   return out;
 }
 

@@ -67,6 +67,8 @@ std::string job_name(const JobConfig& c) {
 
 int train(const TrainOptions& o) {
   const TrainingEnv env = read_training_env(o.opt_ml);
+  JobConfig config = env.config;
+  config.name = job_name(config);  // a bad TRAINING_JOB_NAME is refused before any output
   // A failure file from an earlier run must not outlive this one (SageMaker reads it as the
   // reason this job failed).
   std::error_code ec;
@@ -95,10 +97,8 @@ int train(const TrainOptions& o) {
       if (!dir.empty()) fs::remove_all(dir, ec);
     }
   } remove_work{temp_work ? work : fs::path()};
-  JobConfig config = env.config;
   config.train_path = combine_csv_files(env.train_files, work / "train.csv").string();
   config.output_dir = (work / "jobs").string();
-  config.name = job_name(config);
   config.overwrite = true;
   config.cancel = o.cancel;
   const fs::path job_dir = fs::path(config.output_dir) / config.name;

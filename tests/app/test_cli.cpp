@@ -1,6 +1,5 @@
-// The tabpilot binary against bad input: every case gives exit code 2, exactly one line on
-// stderr that says what and where, and no job folder left behind. Plus a good run and the
-// predict/describe/trials commands through the real binary.
+// The tabpilot binary through its commands: usage errors, a good run and the predict/describe/
+// trials commands. Bad files and hostile arguments are in the catalogue (tests/catalogue).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -8,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "support/test_paths.h"
 #include "tabpilot/cuda/device.h"
@@ -44,68 +45,6 @@ size_t lines(const std::string& s) {
   for (char c : s) n += c == '\n';
   return n;
 }
-
-struct BadCase {
-  const char* name;
-  std::string content;  // written to <name>.csv unless empty and `missing`
-  std::string target;
-  std::string expect;  // substring of the one error line
-  bool missing = false;
-};
-
-std::string wide_header(int n) {
-  std::string h;
-  for (int i = 0; i < n; ++i) h += (i ? ",c" : "c") + std::to_string(i);
-  std::string row;
-  for (int i = 0; i < n; ++i) row += (i ? ",1" : "1");
-  return h + "\n" + row + "\n" + row + "\n";
-}
-
-std::string rows_with_target(const std::string& header, const std::string& row, int n) {
-  std::string s = header + "\n";
-  for (int i = 0; i < n; ++i) s += row + "\n";
-  return s;
-}
-
-class BadInput : public ::testing::TestWithParam<BadCase> {};
-
-TEST_P(BadInput, ExitsTwoWithOneLineAndNoJobFolder) {
-  const BadCase& c = GetParam();
-  auto dir = tabpilot::testing::scratch_dir("bad");
-  fs::path csv = dir / (std::string(c.name) + ".csv");
-  if (!c.missing) std::ofstream(csv, std::ios::binary) << c.content;
-  fs::path runs = dir / "runs";
-  CliRun r = run_cli("fit " + csv.string() + " --target " + c.target + " --output " + runs.string() +
-                  " --name job --quiet --max-candidates 2 --time-limit 30");
-  EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_EQ(lines(r.err), 1u) << r.err;
-  EXPECT_NE(r.err.find(c.expect), std::string::npos) << "stderr: " << r.err;
-  EXPECT_FALSE(fs::exists(runs / "job")) << "a job folder was left behind";
-}
-
-std::string numbers(int n) {
-  std::string s = "a,b,y\n";
-  for (int i = 0; i < n; ++i)
-    s += std::to_string(i) + "," + std::to_string(i * 2 % 7) + "," + std::to_string(i % 3) + "\n";
-  return s;
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Cli, BadInput,
-    ::testing::Values(
-        BadCase{"missing_file", "", "y", "missing_file.csv", true},
-        BadCase{"empty", "", "y", "empty.csv"},
-        BadCase{"header_only", "a,b,y\n", "y", "header_only.csv"},
-        BadCase{"ragged", "a,b,y\n1,2,3\n4,5\n6,7,8\n", "y", "ragged.csv:3"},
-        BadCase{"unknown_target", numbers(40), "yy", "did you mean 'y'"},
-        BadCase{"target_all_missing", rows_with_target("a,y", "1,", 40), "y", "'y'"},
-        BadCase{"single_class", rows_with_target("a,y", "1,cat", 40), "y", "single"},
-        BadCase{"too_few_rows", numbers(5), "y", "rows"},
-        BadCase{"duplicate_columns", "a,a,y\n1,2,3\n", "y", "duplicate"},
-        BadCase{"not_utf8", "a,b,y\n1,\xff\xfe,3\n", "y", "UTF-8"},
-        BadCase{"inf_value", "a,b,y\n1,2,3\n1,inf,3\n", "y", "inf"},
-        BadCase{"ten_thousand_columns", wide_header(10000), "c0", "columns"}),
-    [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
 TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run_cli("").code, 2);
@@ -193,6 +132,56 @@ TEST(Cli, FitPredictDescribeTrials) {
                          tabpilot::testing::test_data("penguins/test.csv").string());
   EXPECT_EQ(tampered.code, 2);
   EXPECT_NE(tampered.err.find("checksum"), std::string::npos) << tampered.err;
+}
+
+// One stray token in a numeric column: the column stays numeric, the value is missing, and
+// the warning names the column, the count, the value and its line — on stderr and in
+// data_exploration.json. --column-type makes the same column categorical; predict on the
+// same file reads the stray as missing too.
+TEST(Cli, StrayTokenInANumericColumnIsWarnedAndOverridable) {
+  auto dir = tabpilot::testing::scratch_dir("cli-stray");
+  std::ifstream in(tabpilot::testing::test_data("penguins/train.csv"));
+  std::ofstream out(dir / "stray.csv");
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (n == 57) {  // species,island,bill_length_mm,...: the third field becomes "0x10"
+      const size_t a = line.find(',', line.find(',') + 1), b = line.find(',', a + 1);
+      line = line.substr(0, a + 1) + "0x10" + line.substr(b);
+    }
+    out << line << "\n";
+  }
+  out.close();
+  const std::string fit = "fit " + (dir / "stray.csv").string() + " --target species --output " +
+                          (dir / "runs").string() + " --learners linear --max-candidates 2";
+  CliRun r = run_cli(fit + " --name numeric");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("column 'bill_length_mm' is numeric but 1 value is not a number (first: "
+                       "'0x10' on line 57)"),
+            std::string::npos)
+      << r.err;
+  const auto de = nlohmann::json::parse(std::ifstream(dir / "runs/numeric/data_exploration.json"));
+  bool warned = false;
+  for (const auto& w : de["warnings"]) warned |= w["code"] == "non_numeric_values";
+  EXPECT_TRUE(warned);
+  auto type_of = [](const nlohmann::json& d, const std::string& col) {
+    for (const auto& c : d["column_profiles"])
+      if (c["name"] == col) return c["type"].get<std::string>();
+    return std::string();
+  };
+  EXPECT_EQ(type_of(de, "bill_length_mm"), "numeric");
+
+  CliRun pred = run_cli("predict " + (dir / "runs/numeric").string() + " " +
+                        (dir / "stray.csv").string());
+  EXPECT_EQ(pred.code, 0) << pred.err;
+  EXPECT_NE(pred.err.find("'0x10' on line 57); read as missing"), std::string::npos) << pred.err;
+
+  CliRun cat = run_cli(fit + " --name categorical --column-type bill_length_mm=categorical -q");
+  ASSERT_EQ(cat.code, 0) << cat.err;
+  const auto de2 =
+      nlohmann::json::parse(std::ifstream(dir / "runs/categorical/data_exploration.json"));
+  EXPECT_EQ(type_of(de2, "bill_length_mm"), "categorical");
+  const auto job = nlohmann::json::parse(std::ifstream(dir / "runs/categorical/job.json"));
+  EXPECT_EQ(job["tabpilot"]["config"]["column_types"]["bill_length_mm"], "categorical");
 }
 
 }  // namespace

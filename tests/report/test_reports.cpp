@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <algorithm>
 #include <cstdio>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include "tabpilot/data/csv.h"
 #include "tabpilot/report/column_analysis.h"
 #include "tabpilot/report/reports.h"
+#include "tabpilot/report/svg.h"
 
 namespace tabpilot {
 namespace {
@@ -327,6 +329,21 @@ TEST(DataAnalysis, ExtremeRowIsTheMostAnomalousAndPowerFollowsTheSignal) {
   ASSERT_EQ(a.numeric_names[1], "x");
   EXPECT_NEAR(a.correlation[0][1], 1.0, 1e-9);
   EXPECT_EQ(a.correlation[1][3], a.correlation[3][1]);
+}
+
+// A best-so-far curve whose values differ in the last bits (0.88 and 0.88 + 1 ulp): the
+// axis ticks once looped forever here and the reports died of bad_alloc.
+TEST(Svg, NearlyFlatSeriesDrawsWithFiniteTicks) {
+  svg::Series s;
+  s.x = {0, 1, 2};
+  s.y = {0.88, std::nextafter(0.88, 1.0), 0.88};
+  const std::string out = svg::plot({"best objective", "trial", "Accuracy"}, {s});
+  EXPECT_NE(out.find("</svg>"), std::string::npos);
+  EXPECT_LT(out.size(), size_t{100000});
+  for (double lo : {1e9, -3.5, 0.0}) {
+    s.y = {lo, std::nextafter(lo, INFINITY)};
+    EXPECT_LT(svg::plot({"t", "x", "y"}, {s}).size(), size_t{100000}) << lo;
+  }
 }
 
 // Wide data: the correlation matrix covers the target and the 49 columns with the most
