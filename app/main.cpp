@@ -63,13 +63,13 @@ int cmd_fit(JobConfig config) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tabpilot: warning: reports not written: %s\n", e.what());
   }
-  if (r.status != "Completed" && r.status != "Stopped") {
+  if (r.status != JobStatus::kCompleted && r.status != JobStatus::kStopped) {
     std::fprintf(stderr, "tabpilot: job failed: %s (see %s/job.json)\n", r.failure_reason.c_str(),
                  r.job_dir.c_str());
     return kExitFailure;
   }
   std::printf("job %s %s: best candidate %s, validation objective %.6g\n", r.job_dir.c_str(),
-              r.status == "Stopped" ? "stopped early" : "completed", r.best_candidate.c_str(),
+              r.status == JobStatus::kStopped ? "stopped early" : "completed", r.best_candidate.c_str(),
               r.best_objective.value_or(0.0));
   return 0;
 }
@@ -124,7 +124,8 @@ int main(int argc, char** argv) {
   fit->add_option("--gpu-mlp-batch", config.gpu_mlp_batch,
                   "MLP trials trained together as one batch on a GPU slot")
       ->capture_default_str()->check(CLI::Range(1, 256));
-  fit->add_option("--device", config.device,
+  std::string device = "auto";
+  fit->add_option("--device", device,
                   "where trials run: auto (every core + every visible GPU), cpu, or gpu (GPU "
                   "slots only)")->capture_default_str();
   fit->add_flag("--force", config.overwrite, "replace an existing job folder of the same name");
@@ -193,6 +194,7 @@ int main(int argc, char** argv) {
       if (name->count() > 0) check_job_name(config.name);  // an explicit --name "" too
       config.progress = !quiet;
       if (problem_type != "auto") config.problem_type = task_from_string(problem_type);
+      config.device = device_mode_from_string(device);
       for (const auto& spec : column_types) {
         const size_t eq = spec.rfind('=');
         if (eq == std::string::npos || eq == 0)

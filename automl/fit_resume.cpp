@@ -1,9 +1,15 @@
 // Resuming a job that was killed (SIGKILL, power loss): the same `tabpilot fit` command finds
-// the InProgress job folder, keeps every completed trial (the store is SQLite in WAL mode, so a
-// kill never leaves it half-written), runs the trials that were running again, and counts the
-// time already spent against the limit. Also the watcher thread that turns an outside cancel
-// request (SIGTERM) into a stop and keeps the elapsed time in the store.
+// the InProgress job folder, keeps every completed trial (the store never holds a half-written
+// trial), runs again the trials whose owner is gone (their lease has lapsed: automl/lease.h),
+// and counts the time already spent against the limit. A job whose trials are still leased to
+// a live process is running elsewhere and is not touched. Also the watcher thread: an outside
+// cancel request (SIGTERM) becomes a stop, the elapsed time goes to the store, and the leases
+// of this process's trials are renewed.
 #include "tabpilot/automl/fit_job_internal.h"
+#include "tabpilot/automl/lease.h"
+#include "tabpilot/common/error.h"
+#include "tabpilot/common/files.h"
+#include "tabpilot/common/log.h"
 
 namespace tabpilot::fit_detail {
 namespace {
@@ -22,35 +28,99 @@ nlohmann::json comparable(nlohmann::json c) {
 
 bool FitJob::can_resume(const nlohmann::json& job) {
   if (job.value("AutoMLJobStatus", "") != "InProgress") return false;
-  const fs::path store_path = job_dir_ / kStoreFile;
-  if (!fs::exists(store_path)) return false;
-  Store store(store_path.string());
-  auto given = store.get_value(kGivenConfigKey);
+  if (!fs::exists(job_dir_ / kStoreFile)) return false;
+  auto store = open_job_store(job_dir_);
+  auto given = store->get_value(kGivenConfigKey);
   if (!given) return false;
   if (comparable(*given) != comparable(job_config_json(given_config_)))
     throw InputError(job_dir_.string() +
                      ": an unfinished job with this name was started with other settings (" +
                      "run the same command to resume it, or --force to start over)");
+  const double now = unix_now();
+  for (const auto& t : store->trials())
+    if (t.state == TrialState::kRunning && lease_holds(t, now))
+      throw InputError(job_dir_.string() + ": the job is running in another process (" +
+                       t.owner + " holds trial " + t.name +
+                       "); wait for it to end or stop it before running it again here");
   return true;
 }
 
 void FitJob::open_resumed_store() {
   nlohmann::json job = read_json(job_dir_ / kJobFile);
   const std::string sha = job["tabpilot"].value("train_sha256", "");
-  if (!sha.empty() && sha != train_sha256_)
+  if (!sha.empty() && sha != plan_.train_sha256)
     throw InputError(config_.train_path + ": the training file changed since job " + name_ +
                      " started; it cannot be resumed (use --force to start over)");
-  store_ = std::make_unique<Store>((job_dir_ / kStoreFile).string());
-  const int requeued = store_->requeue_running();
+  store_ = open_job_store(job_dir_);
   prior_elapsed_ = store_->get_value(kElapsedKey).value_or(0.0).get<double>();
   // The job's clock starts where the killed run's stopped.
   start_ -= std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(prior_elapsed_));
   creation_time_ = store_->get_value(kCreationKey).value_or(unix_now() - prior_elapsed_).get<double>();
-  status_ = "InProgress";
+  status_ = JobStatus::kInProgress;
   secondary_ = "AnalyzingData";
+  write_job_json();
+}
+
+void FitJob::requeue_abandoned() {
+  const double now = unix_now();
+  std::vector<int64_t> lapsed;
+  for (const auto& t : store_->trials())
+    if (t.state == TrialState::kRunning && !lease_holds(t, now)) lapsed.push_back(t.id);
+  const int requeued = store_->requeue(lapsed);
   if (requeued > 0 && config_.progress)
     log::info("resume: " + std::to_string(requeued) + " trial(s) were running when the job stopped");
-  write_job_json();
+  std::lock_guard<std::mutex> lock(ask_mutex_);
+  int kept = 0;
+  for (auto& t : store_->trials()) {
+    if (t.learner == kEnsembleCandidate) continue;
+    asked_ = std::max(asked_, t.index + 1);
+    if (t.state == TrialState::kWaiting) {
+      requeued_.push_back(t);
+    } else {
+      ++kept;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> results(results_mutex_);
+    finished_ = kept;
+  }
+  if (config_.progress)
+    log::info("resuming: " + std::to_string(kept) + " trial(s) kept, " +
+              std::to_string(requeued_.size()) + " to run again, " +
+              std::to_string(static_cast<int>(prior_elapsed_)) + " s already spent");
+}
+
+void FitJob::load_pool() {
+  const size_t values = plan_.valid_rows.size() * static_cast<size_t>(plan_.num_classes());
+  std::vector<TrialRecord> done;
+  for (auto& t : store_->trials())
+    if (t.state == TrialState::kComplete && t.objective && t.learner != kEnsembleCandidate)
+      done.push_back(std::move(t));
+  std::lock_guard<std::mutex> lock(results_mutex_);
+  std::sort(done.begin(), done.end(), [&](const TrialRecord& a, const TrialRecord& b) {
+    return pool_.better(*a.objective, a.id, *b.objective, b.id);
+  });
+  for (const auto& t : done) {
+    if (pool_.entries().size() >= pool_.limit()) break;
+    const int cand = plan_.candidate_index(t.candidate);
+    if (cand < 0 || !pool_.admits(static_cast<size_t>(cand), *t.objective, t.id)) continue;
+    try {
+      const auto files = store_->get_artifacts(t.name);
+      if (!files) continue;
+      PoolEntry e = pool_entry_from_files(*files, (job_dir_ / kArtifactsDirName / t.name).string(),
+                                          values);
+      e.id = t.id;
+      e.name = t.name;
+      e.cand = static_cast<size_t>(cand);
+      e.objective = *t.objective;
+      e.params = t.params;
+      e.seed = plan_.trial_seed(t.index);
+      pool_.insert(std::move(e));
+    } catch (const std::exception& ex) {
+      log::warn("resume: the saved model of trial " + t.name + " is not usable (" + ex.what() +
+                "); it stays in the leaderboard but not in the ensemble pool");
+    }
+  }
 }
 
 void FitJob::start_watcher() {
@@ -60,7 +130,9 @@ void FitJob::start_watcher() {
   }
   watcher_done_ = false;
   watcher_ = std::thread([this] {
+    const std::string owner = this_worker().str();
     int tick = 0;
+    const int heartbeat_ticks = static_cast<int>(kHeartbeatSeconds * 50);
     while (!watcher_done_.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       if (config_.cancel && config_.cancel->load() && !stopped_) {
@@ -68,14 +140,15 @@ void FitJob::start_watcher() {
         cancel_ = true;
         if (config_.progress) log::info("stop requested: keeping the best model so far");
       }
-      // The elapsed time, once a second: what a resumed run counts as already spent.
-      if (++tick % 50 == 0) {
-        try {
+      ++tick;
+      try {
+        // The elapsed time, once a second: what a resumed run counts as already spent.
+        if (tick % 50 == 0)
           store_->put_value(kElapsedKey,
                             std::chrono::duration<double>(Clock::now() - start_).count());
-        } catch (const std::exception&) {
-          // A busy or full disk must not stop the job; the next tick tries again.
-        }
+        if (tick % heartbeat_ticks == 0) store_->heartbeat(owner);
+      } catch (const std::exception&) {
+        // A busy or full disk must not stop the job; the next tick tries again.
       }
     }
   });

@@ -6,12 +6,14 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "tabpilot/data/problem_type.h"
 #include "tabpilot/data/table.h"
+#include "tabpilot/tuner/scheduler.h"
 
 namespace tabpilot {
 
@@ -43,9 +45,9 @@ struct JobConfig {
   // Hold-out only: after tuning, refit the best trial's candidate on every row (with the
   // boosting rounds / epochs that early stopping chose). Tuning leaves 10% of the time for it.
   bool refit = true;
-  // Where trials run: "auto" (a slot per CPU core plus one per visible GPU), "cpu", or "gpu"
-  // (only the GPU slots; an error when no GPU is visible).
-  std::string device = "auto";
+  // Where trials run: auto (a slot per CPU core plus one per visible GPU), cpu, or gpu (only
+  // the GPU slots; an error when no GPU is visible).
+  DeviceMode device = DeviceMode::kAuto;
   // MLP trials per batch: a GPU slot trains K trials that share their shapes as one
   // strided-batched run; on a CPU slot a batch trains one trial after another.
   int gpu_mlp_batch = 8;
@@ -86,9 +88,14 @@ inline constexpr double kNoTimeLimit = 1e8;
 // naming `what`; values above kNoTimeLimit become kNoTimeLimit.
 double checked_time_limit(double seconds, const std::string& what);
 
+// SageMaker's AutoMLJobStatus values.
+enum class JobStatus { kInProgress, kCompleted, kFailed, kStopped };
+std::string_view to_string(JobStatus s);  // "InProgress", "Completed", "Failed", "Stopped"
+JobStatus job_status_from_string(std::string_view s);
+
 struct JobResult {
   std::string job_dir;
-  std::string status;  // "Completed" | "Failed"
+  JobStatus status = JobStatus::kFailed;
   std::string best_candidate;
   std::optional<double> best_objective;
   std::string failure_reason;
@@ -96,7 +103,7 @@ struct JobResult {
 
 // Runs a whole job. Bad input found before the job folder exists throws InputError and
 // leaves nothing behind; a failure after it exists is recorded in job.json (status
-// Failed, FailureReason) and returned with status "Failed".
+// Failed, FailureReason) and returned with status kFailed.
 JobResult run_fit(const JobConfig& config);
 
 // job.json of a job folder (DescribeAutoMLJob-like).

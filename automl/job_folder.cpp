@@ -51,6 +51,27 @@ nlohmann::json candidate_json(const TrialRecord& t, Metric objective, const fs::
   return c;
 }
 
+std::string_view to_string(JobStatus s) {
+  switch (s) {
+    case JobStatus::kInProgress:
+      return "InProgress";
+    case JobStatus::kCompleted:
+      return "Completed";
+    case JobStatus::kFailed:
+      return "Failed";
+    case JobStatus::kStopped:
+      return "Stopped";
+  }
+  return "Failed";
+}
+
+JobStatus job_status_from_string(std::string_view s) {
+  for (JobStatus v : {JobStatus::kInProgress, JobStatus::kCompleted, JobStatus::kFailed,
+                      JobStatus::kStopped})
+    if (to_string(v) == s) return v;
+  throw InputError("unknown job status '" + std::string(s) + "'");
+}
+
 nlohmann::json job_config_json(const JobConfig& c) {
   nlohmann::json j = {{"train_path", fs::absolute(c.train_path).string()},
                       {"target", c.target},
@@ -64,7 +85,7 @@ nlohmann::json job_config_json(const JobConfig& c) {
                       {"validation_fraction", c.validation_fraction},
                       {"learners", c.learners},
                       {"refit", c.refit},
-                      {"device", c.device},
+                      {"device", std::string(to_string(c.device))},
                       {"gpu_mlp_batch", c.gpu_mlp_batch},
                       {"cpu_mlp_batch", c.cpu_mlp_batch},
                       {"sampler", c.sampler},
@@ -97,7 +118,7 @@ JobConfig job_config_from_json(const nlohmann::json& j) {
   c.validation_fraction = j.value("validation_fraction", c.validation_fraction);
   c.learners = j.value("learners", c.learners);
   c.refit = j.value("refit", c.refit);
-  c.device = j.value("device", c.device);
+  c.device = device_mode_from_string(j.value("device", std::string("auto")));
   c.gpu_mlp_batch = j.value("gpu_mlp_batch", c.gpu_mlp_batch);
   c.cpu_mlp_batch = j.value("cpu_mlp_batch", c.cpu_mlp_batch);
   c.sampler = j.value("sampler", c.sampler);
@@ -114,7 +135,7 @@ JobConfig job_config_from_json(const nlohmann::json& j) {
   return c;
 }
 
-nlohmann::json job_description(const JobSummary& s, const Store* store, const fs::path& job_dir) {
+nlohmann::json job_description(const JobSummary& s, const TrialStore* store, const fs::path& job_dir) {
   const std::string metric(to_string(s.objective));
   nlohmann::json criteria = {{"MaxCandidates", s.config.max_candidates},
                              {"MaxAutoMLJobRuntimeInSeconds", s.config.time_limit_s}};
@@ -136,7 +157,7 @@ nlohmann::json job_description(const JobSummary& s, const Store* store, const fs
                              {"CrossValidationFolds", s.config.cv_folds}}}}},
       {"CreationTime", iso_time(s.creation_time)},
       {"LastModifiedTime", iso_time(unix_now())},
-      {"AutoMLJobStatus", s.status},
+      {"AutoMLJobStatus", std::string(to_string(s.status))},
       {"AutoMLJobSecondaryStatus", s.secondary_status},
       {"AutoMLJobArtifacts",
        {{"DataExplorationNotebookLocation", (job_dir / kDataExplorationFile).string()},

@@ -9,13 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "tabpilot/automl/job.h"
-#include "tabpilot/store/store.h"
+#include "tabpilot/store/trial_store.h"
 #include "tabpilot/trainer/metrics.h"
 
 namespace tabpilot {
 
 inline constexpr const char* kJobFile = "job.json";
-inline constexpr const char* kStoreFile = "store.sqlite";
+inline constexpr const char* kStoreFile = kStoreFileName;
 inline constexpr const char* kDataExplorationFile = "data_exploration.json";
 inline constexpr const char* kCandidatesFile = "candidate_definitions.json";
 inline constexpr const char* kTrialsCsv = "trials.csv";
@@ -27,7 +27,8 @@ struct JobSummary {
   Task task = Task::kRegression;
   bool task_detected = true;
   Metric objective = Metric::kMSE;
-  std::string status, secondary_status, failure_reason;
+  JobStatus status = JobStatus::kInProgress;
+  std::string secondary_status, failure_reason;
   double creation_time = 0;
   bool ended = false;
   std::optional<int64_t> best_trial_id;
@@ -42,7 +43,7 @@ JobConfig job_config_from_json(const nlohmann::json& j);
 
 // AutoMLJobName, AutoMLJobStatus, AutoMLJobSecondaryStatus, BestCandidate (when one
 // completed), ResolvedAttributes, AutoMLJobArtifacts, FailureReason, ...
-nlohmann::json job_description(const JobSummary& s, const Store* store,
+nlohmann::json job_description(const JobSummary& s, const TrialStore* store,
                                const std::filesystem::path& job_dir);
 
 // An AutoMLCandidate for a trial record.

@@ -38,8 +38,7 @@ nlohmann::json list_trials(const std::string& job_dir, const std::string& sort_k
   std::string problem = job["ResolvedAttributes"]["ProblemType"];
   Task task = task_from_string(problem);
   Metric objective = metric_from_string(job["AutoMLJobObjective"]["MetricName"].get<std::string>(), task);
-  Store store((dir / kStoreFile).string());
-  auto trials = store.trials();
+  auto trials = open_job_store(dir)->trials();
 
   // Sort key: the objective by default; "validation:<metric>", "train:<metric>",
   // "duration", "name" or "id" otherwise.

@@ -12,7 +12,7 @@
 #include "tabpilot/report/job_files.h"
 #include "tabpilot/report/report_parts.h"
 #include "tabpilot/report/svg.h"
-#include "tabpilot/store/store.h"
+#include "tabpilot/store/trial_store.h"
 #include "tabpilot/trainer/metrics.h"
 
 namespace tabpilot::report {
@@ -71,8 +71,7 @@ std::string recipe_lines(const nlohmann::json& c) {
 
 std::vector<TrialRecord> read_trials(const fs::path& job_dir) {
   if (!fs::exists(job_dir / kStoreFile)) return {};
-  Store store((job_dir / kStoreFile).string());
-  return store.trials();
+  return open_job_store(job_dir)->trials();
 }
 
 std::string objective_text(const TrialRecord& t) {

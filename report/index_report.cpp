@@ -10,7 +10,7 @@
 #include "tabpilot/report/job_files.h"
 #include "tabpilot/report/report_parts.h"
 #include "tabpilot/report/svg.h"
-#include "tabpilot/store/store.h"
+#include "tabpilot/store/trial_store.h"
 #include "tabpilot/trainer/metrics.h"
 
 namespace tabpilot::report {
@@ -79,7 +79,7 @@ void write_index(const fs::path& job_dir, const ReportStatus& status) {
   const std::string state = job.value("AutoMLJobStatus", std::string("Unknown"));
   const Objective obj = objective_of(job);
   std::vector<TrialRecord> trials;
-  if (fs::exists(job_dir / kStoreFile)) trials = Store((job_dir / kStoreFile).string()).trials();
+  if (fs::exists(job_dir / kStoreFile)) trials = open_job_store(job_dir)->trials();
 
   std::vector<std::vector<std::string>> facts = {
       {"status", html::badge(state, state == "Completed" ? "ok" : state == "Failed" ? "high" : "info") +

@@ -423,7 +423,9 @@ ShapExplanation exact_shap(const Pipeline& p, const Table& rows) {
         e.expected[r * no + o] += shares[k] * phi[cols];
       }
   }
-  e.method = learner == "xgboost" ? "tree_shap" : learner == "linear" ? "linear_shap" : "exact_shap";
+  // One learner's own method ("tree_shap", "linear_shap"); several learners: "exact_shap".
+  const ShapMethod method = learner == "mixed" ? ShapMethod::kNone : learner_info(learner).shap;
+  e.method = method == ShapMethod::kNone ? "exact_shap" : std::string(to_string(method));
   e.prediction.resize(e.rows * no);
   for (size_t i = 0; i < e.rows * no; ++i) {
     double s = e.expected[i];

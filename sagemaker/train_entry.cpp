@@ -111,7 +111,7 @@ int train(const TrainOptions& o) {
   }
   const fs::path out_data = o.opt_ml / "output" / "data";
   // "Stopped" (SIGTERM) still wrote the best model so far: a success for SageMaker.
-  if (r.status != "Completed" && r.status != "Stopped") {
+  if (r.status != JobStatus::kCompleted && r.status != JobStatus::kStopped) {
     if (fs::exists(job_dir)) copy_reports(job_dir, out_data);
     write_failure(o.opt_ml, "AutoML job failed: " + r.failure_reason);
     std::fprintf(stderr, "tabpilot: job failed: %s\n", r.failure_reason.c_str());

@@ -117,7 +117,7 @@ JobConfig config_from_hyperparameters(const nlohmann::json& hp) {
     c.validation_fraction = parse_number<double>("validation_fraction", *v);
   if (auto v = get("learners")) c.learners = split_list(*v);
   if (auto v = get("threads")) c.threads = parse_number<int>("threads", *v);
-  if (auto v = get("device")) c.device = *v;
+  if (auto v = get("device")) c.device = device_mode_from_string(*v);
   if (auto v = get("gpu_mlp_batch")) c.gpu_mlp_batch = parse_number<int>("gpu_mlp_batch", *v);
   if (auto v = get("name")) c.name = *v;
   if (auto v = get("sampler")) c.sampler = *v;

@@ -6,7 +6,7 @@
 
 #include "tabpilot/common/files.h"
 #include "tabpilot/common/log.h"
-#include "tabpilot/store/store.h"
+#include "tabpilot/store/trial_store.h"
 
 namespace fs = std::filesystem;
 
@@ -59,8 +59,7 @@ void TrialMetricsPrinter::poll() {
       higher_better_ = !(objective_ == "MSE" || objective_ == "RMSE" || objective_ == "MAE" ||
                          objective_ == "LogLoss");
     }
-    Store store((job_dir_ / "store.sqlite").string());
-    for (const auto& t : store.trials()) {
+    for (const auto& t : open_job_store(job_dir_)->trials()) {
       if (t.state != TrialState::kComplete || printed_.count(t.id)) continue;
       printed_.insert(t.id);
       std::string line = "trial=" + t.name;

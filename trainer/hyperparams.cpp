@@ -72,4 +72,12 @@ Params resolve_params(const ParamTable& table, const Params& given) {
   return out;
 }
 
+Params with_int_param(const ParamTable& table, Params params, const std::string& name,
+                      double value) {
+  for (const auto& spec : table)
+    if (spec.name == name) value = std::clamp(value, spec.low, spec.high);
+  params[name] = static_cast<int64_t>(std::llround(value));
+  return params;
+}
+
 }  // namespace tabpilot

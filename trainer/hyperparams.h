@@ -30,5 +30,9 @@ Params default_params(const ParamTable& table);
 // known ones) or a value outside its range.
 Params resolve_params(const ParamTable& table, const Params& given);
 std::string_view to_string(ParamType type);
+// `params` with the integer parameter `name` set to `value` clamped to the table's range and
+// rounded (a refit's rounds or epochs from what early stopping chose).
+Params with_int_param(const ParamTable& table, Params params, const std::string& name,
+                      double value);
 
 }  // namespace tabpilot

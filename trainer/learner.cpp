@@ -1,44 +1,54 @@
+// The learner registry: one line per learner. A learner's knowledge (parameters, refit rule,
+// batching, cost parameters, SHAP method, GPU path) is its own file's LearnerInfo.
 #include "tabpilot/trainer/learner.h"
-
-#include <functional>
 
 #include "tabpilot/common/error.h"
 #include "tabpilot/trainer/learner_factories.h"
 
 namespace tabpilot {
-namespace {
 
-struct Entry {
-  const char* name;
-  std::unique_ptr<Learner> (*make)();
-  const ParamTable& (*params)();
-};
+std::string_view to_string(ShapMethod m) {
+  switch (m) {
+    case ShapMethod::kTree:
+      return "tree_shap";
+    case ShapMethod::kLinear:
+      return "linear_shap";
+    case ShapMethod::kNone:
+      break;
+  }
+  return "none";
+}
 
-const std::vector<Entry>& registry() {
-  static const std::vector<Entry> entries = {
-      {"linear", make_linear_learner, linear_param_table},
-      {"xgboost", make_xgboost_learner, xgboost_param_table},
-      {"mlp", make_mlp_learner, mlp_param_table},
+const std::vector<const LearnerInfo*>& registered_learners() {
+  static const std::vector<const LearnerInfo*> entries = {
+      &xgboost_learner_info(),
+      &linear_learner_info(),
+      &mlp_learner_info(),
+      &random_forest_learner_info(),
   };
   return entries;
 }
 
-const Entry& find(std::string_view name) {
-  for (const auto& e : registry())
-    if (name == e.name) return e;
+const LearnerInfo& learner_info(std::string_view name) {
+  for (const LearnerInfo* e : registered_learners())
+    if (name == e->name) return *e;
   std::string known;
-  for (const auto& e : registry()) known += (known.empty() ? "" : ", ") + std::string(e.name);
+  for (const LearnerInfo* e : registered_learners())
+    known += (known.empty() ? "" : ", ") + e->name;
   throw InputError("unknown learner '" + std::string(name) + "' (known: " + known + ")");
 }
 
-}  // namespace
+const ParamTable& learner_params(std::string_view learner) {
+  return learner_info(learner).params();
+}
 
-const ParamTable& learner_params(std::string_view learner) { return find(learner).params(); }
-std::unique_ptr<Learner> make_learner(std::string_view learner) { return find(learner).make(); }
+std::unique_ptr<Learner> make_learner(std::string_view learner) {
+  return learner_info(learner).make();
+}
 
 std::vector<std::string> learner_names() {
   std::vector<std::string> out;
-  for (const auto& e : registry()) out.emplace_back(e.name);
+  for (const LearnerInfo* e : registered_learners()) out.push_back(e->name);
   return out;
 }
 

@@ -59,7 +59,45 @@ class Learner {
   virtual bool contributions(MatrixView /*x*/, std::vector<float>& /*out*/) const { return false; }
 };
 
-// The hyperparameter table of a learner; throws InputError listing known learners.
+// One trial of a batch trained together (LearnerInfo::fit_batch): its learner, or why it
+// failed.
+struct BatchFitResult {
+  std::unique_ptr<Learner> learner;  // null when this trial failed
+  std::string error;
+};
+
+// Which exact SHAP a learner's contributions() computes, by the name explanations give it.
+enum class ShapMethod { kNone, kTree, kLinear };
+std::string_view to_string(ShapMethod m);  // "none", "tree_shap", "linear_shap"
+
+// What the job needs to know about a learner, kept with the learner (its own file) and listed
+// in the registry (learner.cpp): nothing outside trainer/ asks for a learner by its name.
+struct LearnerInfo {
+  std::string name;   // "xgboost": candidate definitions, model.json, reports
+  std::string title;  // "gradient-boosted trees (XGBoost)", for people
+  std::unique_ptr<Learner> (*make)() = nullptr;
+  const ParamTable& (*params)() = nullptr;
+  // A refit on every row has no validation rows to stop early on: the params with the size
+  // that the trial's early stopping chose (its fit_info), e.g. num_round from best_iteration.
+  // Null: the params as they are.
+  Params (*refit_params)(const Params& params, const nlohmann::json& fit_info) = nullptr;
+  // Several trials trained as one batch (one strided-batched run on a GPU), and the
+  // parameters the trials of a batch must share. Null: one trial at a time.
+  std::vector<BatchFitResult> (*fit_batch)(const FitData& data, const std::vector<Params>& params,
+                                           const std::vector<uint64_t>& seeds,
+                                           const FitContext& ctx) = nullptr;
+  std::vector<std::string> batch_keys;
+  // Parameters whose growth makes a trial slower (rounds, epochs, width): a cost-aware
+  // sampler keeps them at their defaults until the candidate proves itself.
+  std::vector<std::string> cost_params;
+  ShapMethod shap = ShapMethod::kNone;
+  bool gpu = false;  // trains on a GPU slot's device (the others use the slot's host threads)
+};
+
+// The registry, in the order candidates list learners; an unknown name throws InputError
+// listing the known ones.
+const LearnerInfo& learner_info(std::string_view learner);
+const std::vector<const LearnerInfo*>& registered_learners();
 const ParamTable& learner_params(std::string_view learner);
 std::unique_ptr<Learner> make_learner(std::string_view learner);
 std::vector<std::string> learner_names();

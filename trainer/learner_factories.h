@@ -1,19 +1,14 @@
-// Constructors and hyperparameter tables of the built-in learners; learner.cpp registers
-// them by name. Each learner lives in its own file (linear.cpp, xgboost_learner.cpp, mlp.cpp).
+// The built-in learners' registry entries; learner.cpp lists them. Each learner lives in its
+// own file (xgboost_learner.cpp, linear.cpp, mlp.cpp, random_forest.cpp) with its
+// hyperparameter table and what the job needs to know about it (LearnerInfo).
 #pragma once
-#include <memory>
-
 #include "tabpilot/trainer/learner.h"
 
 namespace tabpilot {
 
-std::unique_ptr<Learner> make_linear_learner();
-const ParamTable& linear_param_table();
-
-std::unique_ptr<Learner> make_xgboost_learner();
-const ParamTable& xgboost_param_table();
-
-std::unique_ptr<Learner> make_mlp_learner();
-const ParamTable& mlp_param_table();
+const LearnerInfo& xgboost_learner_info();
+const LearnerInfo& linear_learner_info();
+const LearnerInfo& mlp_learner_info();
+const LearnerInfo& random_forest_learner_info();
 
 }  // namespace tabpilot

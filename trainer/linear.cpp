@@ -26,6 +26,9 @@
 #include "tabpilot/trainer/learner_factories.h"
 
 namespace tabpilot {
+
+const ParamTable& linear_param_table();
+
 namespace {
 
 constexpr char kMagic[4] = {'T', 'P', 'L', 'N'};
@@ -482,8 +485,6 @@ class LinearLearner : public Learner {
 
 }  // namespace
 
-std::unique_ptr<Learner> make_linear_learner() { return std::make_unique<LinearLearner>(); }
-
 const ParamTable& linear_param_table() {
   static const ParamTable table = {
       {"l2",
@@ -510,6 +511,19 @@ const ParamTable& linear_param_table() {
        "classification: 'balanced' weights each class by rows / (classes * class rows)"},
   };
   return table;
+}
+
+const LearnerInfo& linear_learner_info() {
+  static const LearnerInfo info = [] {
+    LearnerInfo i;
+    i.name = "linear";
+    i.title = "regularised linear model (ridge / logistic regression)";
+    i.make = [] { return std::unique_ptr<Learner>(std::make_unique<LinearLearner>()); };
+    i.params = linear_param_table;
+    i.shap = ShapMethod::kLinear;
+    return i;
+  }();
+  return info;
 }
 
 }  // namespace tabpilot

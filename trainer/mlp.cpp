@@ -36,6 +36,9 @@
 #include "tabpilot/trainer/mlp_model.h"
 
 namespace tabpilot {
+
+const ParamTable& mlp_param_table();
+
 namespace {
 
 using mlp::DenseLayer;
@@ -164,7 +167,7 @@ class MlpLearner : public Learner {
   nlohmann::json fit_info() const override { return info_; }
 
   // K compatible trials as one GPU batch (see trainer/mlp_batch.h).
-  static std::vector<MlpBatchResult> fit_batch_cuda(const FitData& data,
+  static std::vector<BatchFitResult> fit_batch_cuda(const FitData& data,
                                                     const std::vector<Params>& params,
                                                     const std::vector<uint64_t>& seeds,
                                                     const FitContext& ctx);
@@ -435,7 +438,7 @@ void MlpLearner::fit_cuda(const MlpTrialSpec& spec, const std::vector<float>& xs
            {"best_loss", r.best_loss},       {"stopped", r.stopped}};
 }
 
-std::vector<MlpBatchResult> MlpLearner::fit_batch_cuda(const FitData& data,
+std::vector<BatchFitResult> MlpLearner::fit_batch_cuda(const FitData& data,
                                                        const std::vector<Params>& params,
                                                        const std::vector<uint64_t>& seeds,
                                                        const FitContext& ctx) {
@@ -466,7 +469,7 @@ std::vector<MlpBatchResult> MlpLearner::fit_batch_cuda(const FitData& data,
                      : 1.0;
   o.should_stop = [&ctx] { return ctx.stop.should_stop(); };
   std::vector<MlpTrialResult> results = train_mlp_batch_cuda(specs, d, o);
-  std::vector<MlpBatchResult> out(params.size());
+  std::vector<BatchFitResult> out(params.size());
   for (size_t i = 0; i < results.size(); ++i) {
     MlpTrialResult& r = results[i];
     if (r.failed) {
@@ -491,7 +494,7 @@ std::vector<MlpBatchResult> MlpLearner::fit_batch_cuda(const FitData& data,
 
 }  // namespace
 
-std::vector<MlpBatchResult> fit_mlp_batch(const FitData& data, const std::vector<Params>& params,
+std::vector<BatchFitResult> fit_mlp_batch(const FitData& data, const std::vector<Params>& params,
                                           const std::vector<uint64_t>& seeds,
                                           const FitContext& ctx) {
   if (params.size() != seeds.size())
@@ -510,7 +513,7 @@ std::vector<MlpBatchResult> fit_mlp_batch(const FitData& data, const std::vector
   const bool gpu = ctx.device.is_cuda() && cuda_unavailable_reason(ctx.device).empty();
   if (gpu && params.size() > 1) return MlpLearner::fit_batch_cuda(data, resolved, seeds, ctx);
   // One after another: the CPU (or a batch of one) trains each trial on its own.
-  std::vector<MlpBatchResult> out(params.size());
+  std::vector<BatchFitResult> out(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     FitContext c = ctx;
     c.seed = seeds[i];
@@ -529,8 +532,6 @@ std::vector<MlpBatchResult> fit_mlp_batch(const FitData& data, const std::vector
   }
   return out;
 }
-
-std::unique_ptr<Learner> make_mlp_learner() { return std::make_unique<MlpLearner>(); }
 
 const ParamTable& mlp_param_table() {
   static const ParamTable table = {
@@ -562,6 +563,31 @@ const ParamTable& mlp_param_table() {
        "epochs without a better validation loss before stopping (best weights kept)"},
   };
   return table;
+}
+
+// A refit on all rows trains for as many epochs as the trial's best one.
+Params mlp_refit_params(const Params& params, const nlohmann::json& fit_info) {
+  if (!fit_info.contains("best_epoch")) return params;
+  return with_int_param(mlp_param_table(), params, "max_epochs",
+                        std::max(1.0, fit_info["best_epoch"].get<double>()));
+}
+
+const LearnerInfo& mlp_learner_info() {
+  static const LearnerInfo info = [] {
+    LearnerInfo i;
+    i.name = "mlp";
+    i.title = "multi-layer perceptron (CUDA kernels, CPU twin)";
+    i.make = [] { return std::unique_ptr<Learner>(std::make_unique<MlpLearner>()); };
+    i.params = mlp_param_table;
+    i.refit_params = mlp_refit_params;
+    i.fit_batch = fit_mlp_batch;
+    i.batch_keys = mlp_batch_keys();
+    i.cost_params = {"max_epochs", "width"};
+    i.shap = ShapMethod::kNone;
+    i.gpu = true;
+    return i;
+  }();
+  return info;
 }
 
 }  // namespace tabpilot

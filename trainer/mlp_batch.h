@@ -10,11 +10,6 @@
 
 namespace tabpilot {
 
-struct MlpBatchResult {
-  std::unique_ptr<Learner> learner;  // null when this trial failed
-  std::string error;
-};
-
 // The hyperparameters a batch must share, and that the tuner copies from a batch's leader to
 // its companions: num_layers, batch_size, max_epochs, patience. The rest — width, learning
 // rate, weight decay, dropout, seed — differ per trial; equal widths train as one
@@ -28,7 +23,7 @@ inline const std::vector<std::string>& mlp_batch_keys() {
 // Trial i uses params[i] and seeds[i] (its FitContext seed). ctx.report is not called
 // (per-trial pruning inside a batch is the trainer's early stopping); ctx.stop stops all.
 // Throws InputError when the params do not share mlp_batch_keys().
-std::vector<MlpBatchResult> fit_mlp_batch(const FitData& data, const std::vector<Params>& params,
+std::vector<BatchFitResult> fit_mlp_batch(const FitData& data, const std::vector<Params>& params,
                                           const std::vector<uint64_t>& seeds,
                                           const FitContext& ctx);
 

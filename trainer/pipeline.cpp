@@ -51,14 +51,14 @@ CsvOptions Pipeline::csv_options() const {
   return o;
 }
 
-void Pipeline::save(const std::filesystem::path& dir) const {
+std::map<std::string, std::string> Pipeline::to_files() const {
+  std::map<std::string, std::string> files;
   nlohmann::json members_json = nlohmann::json::array();
   for (size_t i = 0; i < members.size(); ++i) {
     const auto& m = members[i];
     auto bytes = m.learner->serialize();
     std::string blob(bytes.begin(), bytes.end());
     std::string file = "member_" + std::to_string(i) + "." + m.learner_name + ".bin";
-    write_file_atomic(dir / file, blob);
     members_json.push_back({{"learner", m.learner_name},
                             {"params", m.params},
                             {"fit_info", m.learner->fit_info()},
@@ -67,6 +67,7 @@ void Pipeline::save(const std::filesystem::path& dir) const {
                                          {"bytes", blob.size()}}}});
     if (m.weight > 0) members_json.back()["weight"] = m.weight;
     if (!m.trial.empty()) members_json.back()["trial"] = m.trial;
+    files[file] = std::move(blob);
   }
   nlohmann::json types = nlohmann::json::array();
   for (auto t : feature_types) types.push_back(to_string(t));
@@ -82,15 +83,45 @@ void Pipeline::save(const std::filesystem::path& dir) const {
   if (task == Task::kBinary) body["decision_threshold"] = decision_threshold;
   // model.json carries its own checksum over the canonical dump of everything else.
   body["sha256"] = sha256_hex(body.dump());
-  write_json_atomic(dir / "model.json", body);
+  files[kModelFile] = body.dump(2) + "\n";
+  return files;
+}
+
+void Pipeline::save(const std::filesystem::path& dir) const {
+  const auto files = to_files();
+  // model.json last: a reader that finds it finds the weights it names.
+  for (const auto& [name, bytes] : files)
+    if (name != kModelFile) write_file_atomic(dir / name, bytes);
+  write_file_atomic(dir / kModelFile, files.at(kModelFile));
 }
 
 Pipeline Pipeline::load(const std::filesystem::path& dir) {
-  auto path = dir / "model.json";
+  auto path = dir / kModelFile;
   if (!std::filesystem::exists(path))
     throw InputError(path.string() + ": no model here (expected a job folder or its model/)");
-  nlohmann::json j = read_json(path);
-  if (j.value("format", "") != "tabpilot-pipeline")
+  return from_files(dir.string(), [&](const std::string& name) { return read_file(dir / name); });
+}
+
+Pipeline Pipeline::from_files(const std::map<std::string, std::string>& files,
+                              const std::string& where) {
+  return from_files(where, [&](const std::string& name) {
+    auto it = files.find(name);
+    if (it == files.end())
+      throw InputError((std::filesystem::path(where) / name).string() + ": missing");
+    return it->second;
+  });
+}
+
+Pipeline Pipeline::from_files(const std::string& where,
+                              const std::function<std::string(const std::string&)>& read) {
+  const auto path = std::filesystem::path(where) / kModelFile;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read(kModelFile));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(path.string() + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object() || j.value("format", "") != "tabpilot-pipeline")
     throw InputError(path.string() + ": not a tabpilot model");
   std::string want = j.value("sha256", "");
   nlohmann::json body = j;
@@ -117,10 +148,13 @@ Pipeline Pipeline::load(const std::filesystem::path& dir) {
       throw InputError(path.string() + ": member weight must be a finite non-negative number");
     m.transform = FeatureTransform::from_json(mj.at("transform"));
     const auto& w = mj.at("weights");
-    auto file = dir / w.at("file").get<std::string>();
-    std::string blob = read_file(file);
+    const std::string file = w.at("file").get<std::string>();
+    const auto file_path = std::filesystem::path(where) / file;
+    if (file.find('/') != std::string::npos || file == ".." || file == ".")
+      throw InputError(path.string() + ": a weights file name must be a plain name, got '" + file + "'");
+    std::string blob = read(file);
     if (blob.size() != w.at("bytes").get<size_t>() || sha256_hex(blob) != w.at("sha256"))
-      throw InputError(file.string() + ": checksum mismatch (the file was changed or truncated)");
+      throw InputError(file_path.string() + ": checksum mismatch (the file was changed or truncated)");
     m.learner = make_learner(m.learner_name);
     m.learner->deserialize(std::vector<uint8_t>(blob.begin(), blob.end()));
     p.members.push_back(std::move(m));

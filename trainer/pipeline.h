@@ -4,6 +4,8 @@
 // Pipeline::predict: there is one prediction path.
 #pragma once
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +19,8 @@
 #include "tabpilot/trainer/learner.h"
 
 namespace tabpilot {
+
+inline constexpr const char* kModelFile = "model.json";
 
 struct PipelineMember {
   FeatureTransform transform;
@@ -63,10 +67,19 @@ class Pipeline {
   CsvOptions csv_options() const;
 
   // model.json (schema, labels, transforms, learners, checksums) + one weights file per
-  // member. Writes into `dir`, which must exist.
+  // member, as file name -> bytes (what save() writes and a trial store keeps).
+  std::map<std::string, std::string> to_files() const;
+  // Writes to_files() into `dir`, which must exist (model.json last).
   void save(const std::filesystem::path& dir) const;
   // Verifies every checksum; a changed or truncated file is an InputError naming it.
   static Pipeline load(const std::filesystem::path& dir);
+  // The same from files in memory; `where` names them in messages.
+  static Pipeline from_files(const std::map<std::string, std::string>& files,
+                             const std::string& where);
+
+ private:
+  static Pipeline from_files(const std::string& where,
+                             const std::function<std::string(const std::string&)>& read);
 };
 
 }  // namespace tabpilot

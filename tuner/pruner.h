@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "tabpilot/store/store.h"
+#include "tabpilot/store/trial_store.h"
 
 namespace tabpilot {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tabpilot/store/store.h"
+#include "tabpilot/store/trial_store.h"
 #include "tabpilot/trainer/hyperparams.h"
 #include "tabpilot/tuner/search_space.h"
 

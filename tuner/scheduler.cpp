@@ -106,21 +106,37 @@ std::vector<Slot> cpu_slots(int total_threads, int threads_per_trial) {
   return slots;
 }
 
+std::string_view to_string(DeviceMode mode) {
+  switch (mode) {
+    case DeviceMode::kCpu:
+      return "cpu";
+    case DeviceMode::kGpu:
+      return "gpu";
+    case DeviceMode::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+DeviceMode device_mode_from_string(std::string_view name) {
+  for (DeviceMode m : {DeviceMode::kAuto, DeviceMode::kCpu, DeviceMode::kGpu})
+    if (to_string(m) == name) return m;
+  throw InputError("--device must be auto, cpu or gpu, got '" + std::string(name) + "'");
+}
+
 std::vector<Slot> plan_slots(int total_threads, int threads_per_trial,
                              const std::vector<Device>& gpus, int slots_per_gpu,
-                             const std::string& mode) {
-  if (mode != "auto" && mode != "cpu" && mode != "gpu")
-    throw InputError("device mode must be auto, cpu or gpu, got '" + mode + "'");
+                             DeviceMode mode) {
   if (slots_per_gpu < 1)
     throw InputError("slots per GPU must be at least 1, got " + std::to_string(slots_per_gpu));
   std::vector<Slot> cpu = cpu_slots(total_threads, threads_per_trial);  // checks the threads
-  if (mode == "cpu") return cpu;
+  if (mode == DeviceMode::kCpu) return cpu;
   if (total_threads <= 0)
     total_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  if (mode == "gpu" && gpus.empty())
+  if (mode == DeviceMode::kGpu && gpus.empty())
     throw InputError("device gpu: no GPU is visible (give --device auto or cpu to use the CPU)");
   const int n_gpu = static_cast<int>(gpus.size()) * slots_per_gpu;
-  const int per_gpu_slot = mode == "gpu" ? std::max(1, total_threads / std::max(1, n_gpu))
+  const int per_gpu_slot = mode == DeviceMode::kGpu ? std::max(1, total_threads / std::max(1, n_gpu))
                                          : std::min(threads_per_trial, total_threads);
   std::vector<Slot> slots;
   for (int round = 0; round < slots_per_gpu; ++round)
@@ -129,7 +145,7 @@ std::vector<Slot> plan_slots(int total_threads, int threads_per_trial,
         throw std::invalid_argument("plan_slots: " + d.str() + " in the GPU list is not a GPU");
       slots.push_back({static_cast<int>(slots.size()), d, per_gpu_slot});
     }
-  if (mode == "auto")
+  if (mode == DeviceMode::kAuto)
     for (Slot s : cpu) {
       s.index = static_cast<int>(slots.size());
       slots.push_back(s);

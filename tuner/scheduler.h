@@ -7,12 +7,18 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tabpilot/common/stop_token.h"
 #include "tabpilot/cuda/device.h"
 
 namespace tabpilot {
+
+// Where a job's trials run: every core and every visible GPU, the CPU only, or the GPUs only.
+enum class DeviceMode { kAuto, kCpu, kGpu };
+std::string_view to_string(DeviceMode mode);  // "auto", "cpu", "gpu"
+DeviceMode device_mode_from_string(std::string_view name);  // InputError naming --device
 
 struct Slot {
   int index = 0;  // position in the slot list, for logs and per-slot resources
@@ -51,9 +57,9 @@ std::vector<Slot> cpu_slots(int total_threads, int threads_per_trial);
 // slots only, sharing the thread budget evenly (at least one thread each). GPU slots come
 // first, round-robin over the devices (cuda:0, cuda:1, ..., cuda:0, ...), so that a job with
 // few trials still reaches every GPU. Indexes are positions in the list. Throws InputError
-// on an unknown mode, slots_per_gpu < 1, threads_per_trial < 1, or mode "gpu" without GPUs.
+// on slots_per_gpu < 1, threads_per_trial < 1, or mode "gpu" without GPUs.
 std::vector<Slot> plan_slots(int total_threads, int threads_per_trial,
                              const std::vector<Device>& gpus, int slots_per_gpu,
-                             const std::string& mode);
+                             DeviceMode mode);
 
 }  // namespace tabpilot

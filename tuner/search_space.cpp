@@ -65,7 +65,9 @@ void narrow_choices(ParamSpec& spec, const nlohmann::json& o) {
 nlohmann::json SearchSpace::to_json() const {
   nlohmann::json p = nlohmann::json::array();
   for (const auto& spec : params) p.push_back(spec.to_json());
-  return {{"params", p}, {"fixed", fixed}};
+  nlohmann::json j = {{"params", p}, {"fixed", fixed}};
+  if (!cost_params.empty()) j["cost_params"] = cost_params;
+  return j;
 }
 
 SearchSpace narrowed(const ParamTable& base, const nlohmann::json& overrides) {

@@ -11,6 +11,9 @@ namespace tabpilot {
 struct SearchSpace {
   ParamTable params;                                // what samplers draw, in table order
   nlohmann::json fixed = nlohmann::json::object();  // name -> value, never sampled
+  // Parameters whose growth makes a trial slower (the learner's LearnerInfo::cost_params): a
+  // cost-aware sampler keeps them at their defaults until the candidate proves itself.
+  std::vector<std::string> cost_params;
 
   // {"params": [ParamSpec::to_json()...], "fixed": {...}}
   nlohmann::json to_json() const;

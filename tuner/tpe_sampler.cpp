@@ -133,7 +133,8 @@ SearchSpace capped(const SearchSpace& space, const TpeOptions& opt) {
   SearchSpace s = space;
   for (auto& p : s.params) {
     if (p.type == ParamType::kChoice || !p.default_value.is_number()) continue;
-    if (std::find(opt.cost_params.begin(), opt.cost_params.end(), p.name) == opt.cost_params.end())
+    if (std::find(space.cost_params.begin(), space.cost_params.end(), p.name) ==
+        space.cost_params.end())
       continue;
     double d = p.default_value.get<double>();
     if (d >= p.low && d < p.high) p.high = d;

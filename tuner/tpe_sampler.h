@@ -28,8 +28,8 @@
 //     trials: a random draw. Otherwise a Parzen estimator per parameter for l and for g
 //     (tuner/parzen.h), n_ei joint draws from l scored by sum(log l - log g), the best kept.
 //  3. Cheap first (FLAML's low-cost start): until one of a candidate's trials ranks in the
-//     top quarter of the job, its cost parameters (num_round, max_epochs, width: the ones
-//     whose growth makes a trial slower) are capped at the learner's default.
+//     top quarter of the job, its cost parameters (SearchSpace::cost_params, from the
+//     learner's registry entry: num_round, max_epochs, width, ...) are capped at the default.
 // Known-good defaults come before all of this through next_default() (tuner/sampler.h).
 // Deterministic for (spaces, history, direction, seed); no state in the instance.
 #pragma once
@@ -52,7 +52,6 @@ struct TpeOptions {
   // ahead of 0.5 (normalised mean 0.948 vs 0.910, bench/RESULTS.md): with the 250-trial cap
   // a cost bonus spends the cap on cheap linear trials.
   double cost_power = 0.0;
-  std::vector<std::string> cost_params = {"num_round", "max_epochs", "width"};
 };
 
 class TpeSampler final : public Sampler {

@@ -14,7 +14,7 @@
 
 #include "support/test_paths.h"
 #include "tabpilot/common/files.h"
-#include "tabpilot/store/store.h"
+#include "tabpilot/store/trial_store.h"
 
 namespace fs = std::filesystem;
 
@@ -47,9 +47,8 @@ int wait_exit(pid_t pid) {
 size_t count_state(const fs::path& store_path, TrialState s) {
   if (!fs::exists(store_path)) return 0;
   try {
-    Store store(store_path.string());
     size_t n = 0;
-    for (const auto& t : store.trials()) n += t.state == s;
+    for (const auto& t : open_job_store(store_path.parent_path())->trials()) n += t.state == s;
     return n;
   } catch (const std::exception&) {
     return 0;  // the schema may not be there yet
@@ -88,8 +87,7 @@ TEST(Resume, KillNineThenSameCommandKeepsCompletedTrialsAndCountsTheTime) {
   std::map<std::string, TrialRecord> before;
   size_t running = 0;
   {
-    Store store((job / "store.sqlite").string());
-    for (auto& t : store.trials()) {
+    for (auto& t : open_job_store(job)->trials()) {
       running += t.state == TrialState::kRunning;
       before[t.name] = t;
     }
@@ -107,9 +105,8 @@ TEST(Resume, KillNineThenSameCommandKeepsCompletedTrialsAndCountsTheTime) {
   EXPECT_GT(second_run, limit - killed_after - 8) << "killed after " << killed_after << " s";
   EXPECT_LE(j["tabpilot"]["elapsed_seconds"].get<double>(), limit + 2);
 
-  Store store((job / "store.sqlite").string());
   std::map<std::string, TrialRecord> after;
-  for (auto& t : store.trials()) after[t.name] = t;
+  for (auto& t : open_job_store(job)->trials()) after[t.name] = t;
   size_t kept = 0, rerun = 0;
   for (const auto& [name, t] : before) {
     ASSERT_TRUE(after.count(name)) << name << " lost";

@@ -32,7 +32,7 @@ JobConfig small_job(const std::string& dataset, const std::string& target, const
 TEST(Job, PenguinsMulticlassEndToEnd) {
   JobConfig c = small_job("penguins", "species", "penguins");
   JobResult r = run_fit(c);
-  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   fs::path dir = r.job_dir;
   for (const char* f : {"job.json", "store.sqlite", "data_exploration.json",
                         "candidate_definitions.json", "trials.csv", "model/model.json"})
@@ -78,7 +78,7 @@ TEST(Job, RegressionWithMissingValuesAndCrossValidation) {
   c.max_candidates = 4;
   c.ensemble_rounds = 0;  // the best single trial
   JobResult r = run_fit(c);
-  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   auto model = read_json(fs::path(r.job_dir) / "model/model.json");
   EXPECT_EQ(model["members"].size(), 3u);  // one fitted member per fold
   auto rows = list_trials(r.job_dir);
@@ -94,7 +94,7 @@ TEST(Job, HoldOutRefitsTheBestTrialOnAllRows) {
   c.max_candidates = 4;
   c.ensemble_rounds = 0;  // an ensemble of trial models is not refitted
   JobResult r = run_fit(c);
-  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   auto job = describe_job(r.job_dir);
   EXPECT_EQ(job["AutoMLJobConfig"]["DataSplitConfig"]["CrossValidationFolds"], 0);
   ASSERT_TRUE(job["tabpilot"].contains("refit"));
@@ -109,7 +109,7 @@ TEST(Job, HoldOutRefitsTheBestTrialOnAllRows) {
   n.refit = false;
   n.ensemble_rounds = 0;
   JobResult nr = run_fit(n);
-  ASSERT_EQ(nr.status, "Completed");
+  ASSERT_EQ(nr.status, JobStatus::kCompleted);
   EXPECT_FALSE(describe_job(nr.job_dir)["tabpilot"].contains("refit"));
 }
 
@@ -117,7 +117,7 @@ TEST(Job, SmallDataIsCrossValidatedByDefault) {
   JobConfig c = small_job("penguins", "species", "autocv");
   c.max_candidates = 2;
   JobResult r = run_fit(c);
-  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   EXPECT_EQ(describe_job(r.job_dir)["AutoMLJobConfig"]["DataSplitConfig"]["CrossValidationFolds"], 5);
   EXPECT_EQ(read_json(fs::path(r.job_dir) / "model/model.json")["members"].size(), 5u);
 }
@@ -131,7 +131,7 @@ TEST(Job, MlpTrialsTrainInBatchesThatShareTheirShapes) {
   c.cv_folds = 0;
   c.ensemble_rounds = 0;  // the leaderboard: the 7 trials only
   JobResult r = run_fit(c);
-  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   auto rows = list_trials(r.job_dir, "id");
   ASSERT_EQ(rows.size(), 7u);  // companions count against --max-candidates
   // Trials 1-3 form a batch: the leader's depth, batch size and epochs; their own widths and
@@ -150,7 +150,7 @@ TEST(Job, SameSeedOneThreadGivesTheSameLeaderboardBitForBit) {
     c.seed = 11;
     c.time_limit_s = 1e6;
     JobResult r = run_fit(c);
-    EXPECT_EQ(r.status, "Completed");
+    EXPECT_EQ(r.status, JobStatus::kCompleted);
     nlohmann::json rows = list_trials(r.job_dir);
     for (auto& row : rows) row.erase("seconds");
     return rows.dump();
@@ -166,7 +166,7 @@ TEST(Job, TimeLimitIsHard) {
   JobResult r = run_fit(c);
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(took, 4.0 + 1.5);
-  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   EXPECT_EQ(describe_job(r.job_dir)["AutoMLJobSecondaryStatus"], "MaxAutoMLJobRuntimeReached");
 }
 
@@ -178,7 +178,7 @@ TEST(Job, EnsemblePoolKeepsAtMostFiveTrialsOfOneCandidate) {
   c.max_candidates = 40;
   c.sampler = "tpe";
   JobResult r = run_fit(c);
-  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   std::map<std::string, int> per_candidate;
   int kept = 0;
   for (const auto& e : fs::directory_iterator(fs::path(r.job_dir) / "trials")) {
@@ -206,7 +206,7 @@ TEST(Job, IdColumnIsExcludedAndQuestionMarksAreMissing) {
   JobConfig c = small_job("breast_cancer_wisconsin", "class", "bcw");
   c.max_candidates = 3;
   JobResult r = run_fit(c);
-  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   auto model = read_json(fs::path(r.job_dir) / "model/model.json");
   auto features = model["features"].get<std::vector<std::string>>();
   EXPECT_EQ(std::find(features.begin(), features.end(), "id"), features.end());
@@ -227,7 +227,7 @@ TEST(Job, BinaryF1TunesTheDecisionThresholdAndPredictUsesIt) {
   JobConfig c = small_job("breast_cancer_wisconsin", "class", "threshold");
   c.max_candidates = 6;
   JobResult r = run_fit(c);
-  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   auto job = describe_job(r.job_dir);
   ASSERT_TRUE(job["tabpilot"].contains("decision_threshold"));
   const auto& t = job["tabpilot"]["decision_threshold"];

@@ -31,7 +31,7 @@ class ReproduceTest : public ::testing::Test {
     c.threads = 2;
     c.progress = false;
     JobResult r = run_fit(c);
-    ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+    ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
     job_dir_ = new std::string(r.job_dir);
   }
   static void TearDownTestSuite() { delete job_dir_; }

@@ -82,7 +82,7 @@ fs::path job_for(const std::string& dataset, const std::string& target) {
   c.progress = false;
   c.threads = 1;
   const JobResult r = run_fit(c);
-  EXPECT_EQ(r.status, "Completed") << r.failure_reason;
+  EXPECT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   jobs[dataset] = r.job_dir;
   return r.job_dir;
 }

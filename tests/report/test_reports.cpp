@@ -42,7 +42,7 @@ JobConfig small_job(const std::string& dataset, const std::string& target, const
   c.time_limit_s = 30;
   c.threads = 2;
   c.progress = false;
-  c.device = "cpu";
+  c.device = DeviceMode::kCpu;
   return c;
 }
 
@@ -52,7 +52,7 @@ fs::path job_for(const std::string& dataset, const std::string& target) {
   if (auto it = jobs.find(dataset); it != jobs.end()) return it->second;
   const JobResult r =
       run_fit(small_job(dataset, target, testing::scratch_dir("report-jobs"), dataset, 4));
-  EXPECT_EQ(r.status, "Completed") << r.failure_reason;
+  EXPECT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   ReportOptions o;
   o.shap_rows = 40;
   o.kernel_shap_samples = 64;
@@ -122,7 +122,7 @@ TEST(Reports, NotebookCellsRunAndExpandNothingInPaths) {
                           "nb", 2);
   c.learners = {"linear"};
   const JobResult r = run_fit(c);
-  ASSERT_EQ(r.status, "Completed") << r.failure_reason;
+  ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
   write_job_reports(r.job_dir, {});
   const auto nb = nlohmann::json::parse(slurp(fs::path(r.job_dir) / "candidate_definitions.ipynb"));
   std::string script;
@@ -167,7 +167,7 @@ TEST(Reports, DataExplorationEscapesColumnNames) {
   c.time_limit_s = 20;
   c.threads = 2;
   c.progress = false;
-  c.device = "cpu";
+  c.device = DeviceMode::kCpu;
   const JobResult r = run_fit(c);
   write_job_reports(r.job_dir, {32, 20, 4, 0});
   for (const char* f : kReports) {

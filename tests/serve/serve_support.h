@@ -51,7 +51,7 @@ inline std::filesystem::path trained_job(const std::string& fixture, const std::
     c.overwrite = true;
     c.seed = 7;
     JobResult r = run_fit(c);
-    if (r.status != "Completed") throw std::runtime_error("fixture job failed: " + r.failure_reason);
+    if (r.status != JobStatus::kCompleted) throw std::runtime_error("fixture job failed: " + r.failure_reason);
   }
   ::flock(lock, LOCK_UN);
   ::close(lock);

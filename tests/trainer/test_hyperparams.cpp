@@ -5,7 +5,7 @@
 
 #include "tabpilot/common/error.h"
 #include "tabpilot/trainer/hyperparams.h"
-#include "tabpilot/trainer/learner_factories.h"
+#include "tabpilot/trainer/learner.h"
 
 namespace tabpilot {
 namespace {
@@ -71,7 +71,7 @@ TEST(Hyperparams, SpecToJson) {
 
 // Every learner table this folder owns must accept its own defaults, with defaults in range.
 TEST(Hyperparams, XGBoostTableIsConsistent) {
-  const ParamTable& t = xgboost_param_table();
+  const ParamTable& t = learner_params("xgboost");
   EXPECT_EQ(resolve_params(t, nullptr), default_params(t));
   for (const auto& spec : t) {
     if (spec.type == ParamType::kChoice) continue;

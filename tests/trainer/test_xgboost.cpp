@@ -14,7 +14,7 @@
 
 #include "tabpilot/common/error.h"
 #include "tabpilot/cuda/device.h"
-#include "tabpilot/trainer/learner_factories.h"
+#include "tabpilot/trainer/learner.h"
 #include "tabpilot/trainer/metrics.h"
 
 namespace tabpilot {
@@ -97,7 +97,7 @@ const Params kFast = {{"num_round", 200}, {"eta", 0.2}, {"max_depth", 4}};
 
 TEST(XGBoost, RegressionBeatsConstant) {
   Data d = regression_data();
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   EXPECT_EQ(l->name(), "xgboost");
   l->fit(d.fit(), kFast, ctx(/*threads=*/2));
   std::vector<float> p = predict(*l, d.test.x);
@@ -112,7 +112,7 @@ TEST(XGBoost, RegressionBeatsConstant) {
 
 TEST(XGBoost, BinaryBeatsPrior) {
   Data d = binary_data();
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   l->fit(d.fit(), kFast, ctx());
   std::vector<float> p = predict(*l, d.test.x);
   ASSERT_EQ(p.size(), 2 * d.test.y.size());
@@ -133,7 +133,7 @@ TEST(XGBoost, BinaryBeatsPrior) {
 
 TEST(XGBoost, MulticlassBeatsMajority) {
   Data d = multiclass_data();
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   l->fit(d.fit(), kFast, ctx());
   std::vector<float> p = predict(*l, d.test.x);
   ASSERT_EQ(p.size(), 3 * d.test.y.size());
@@ -151,7 +151,7 @@ TEST(XGBoost, EarlyStoppingOnNoise) {
   Data d = make_data(Task::kRegression, 1, [](const float*, std::mt19937& rng) {
     return std::normal_distribution<float>(0.0f, 1.0f)(rng);
   });
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   l->fit(d.fit(), {{"num_round", 500}, {"early_stopping_rounds", 10}}, ctx());
   nlohmann::json info = l->fit_info();
   int rounds = info.at("rounds"), best = info.at("best_iteration");
@@ -170,7 +170,7 @@ TEST(XGBoost, PredictsWithTheBestIterationOnly) {
     values.push_back(v);
     return true;
   };
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   // eta 0.5 and deep trees overfit quickly, so the best round is well before the last.
   l->fit(d.fit(),
          {{"num_round", 300},
@@ -194,7 +194,7 @@ TEST(XGBoost, DeterministicForSeedAndSeedMatters) {
   Data d = binary_data();
   Params p = {{"num_round", 60}, {"subsample", 0.6}, {"colsample_bytree", 0.5}};
   auto run = [&](uint64_t seed) {
-    auto l = make_xgboost_learner();
+    auto l = make_learner("xgboost");
     l->fit(d.fit(), p, ctx(1, seed));
     return predict(*l, d.test.x);
   };
@@ -205,10 +205,10 @@ TEST(XGBoost, DeterministicForSeedAndSeedMatters) {
 
 TEST(XGBoost, SerializeRoundTrip) {
   Data d = multiclass_data();
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   l->fit(d.fit(), {{"num_round", 80}, {"early_stopping_rounds", 5}}, ctx());
   std::vector<uint8_t> bytes = l->serialize();
-  auto restored = make_xgboost_learner();
+  auto restored = make_learner("xgboost");
   restored->deserialize(bytes);
   EXPECT_EQ(predict(*restored, d.test.x), predict(*l, d.test.x));
   EXPECT_EQ(restored->fit_info(), l->fit_info());
@@ -233,7 +233,7 @@ TEST(XGBoost, NaNIsMissing) {
       s->y[r] = std::isnan(s->x.at(r, 0)) ? 5.0f : s->x.at(r, 0);
     }
   }
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   l->fit(d.fit(), kFast, ctx());
   Matrix q(2, kCols, 0.0f);
   q.at(0, 0) = std::nanf("");
@@ -247,7 +247,7 @@ TEST(XGBoost, StopTokenHonoured) {
   std::atomic<bool> cancel{true};
   FitContext c = ctx();
   c.stop = StopToken::after_seconds(1e9, &cancel);
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   l->fit(d.fit(), kFast, c);
   EXPECT_EQ(l->fit_info().at("rounds"), 1);
   std::vector<float> p = predict(*l, d.test.x);  // a usable one-round model
@@ -263,7 +263,7 @@ TEST(XGBoost, ReportStepsIncreaseAndFalseStops) {
     steps.push_back(step);
     return step < 4;
   };
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   l->fit(d.fit(), kFast, c);
   EXPECT_EQ(steps, (std::vector<int>{0, 1, 2, 3, 4}));
   EXPECT_EQ(l->fit_info().at("rounds"), 5);
@@ -274,14 +274,14 @@ TEST(XGBoost, NoValidationSetTrainsAllRounds) {
   FitData f = d.fit();
   f.x_valid = MatrixView{};
   f.y_valid = nullptr;
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   l->fit(f, {{"num_round", 15}}, ctx());
   EXPECT_EQ(l->fit_info(), (nlohmann::json{{"best_iteration", 14}, {"rounds", 15}}));
 }
 
 TEST(XGBoost, StridedViewsAndConcurrentPredict) {
   Data d = regression_data();
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   l->fit(d.fit(), kFast, ctx());
   std::vector<float> want = predict(*l, d.test.x);
   // The same rows inside a wider buffer (stride 7), with garbage in the padding.
@@ -306,7 +306,7 @@ TEST(XGBoost, StridedViewsAndConcurrentPredict) {
 
 TEST(XGBoost, BadInputIsRejected) {
   Data d = binary_data();
-  auto l = make_xgboost_learner();
+  auto l = make_learner("xgboost");
   EXPECT_THROW(l->fit(d.fit(), {{"max_depth", 50}}, ctx()), InputError);
   EXPECT_THROW(l->fit(d.fit(), {{"depth", 3}}, ctx()), InputError);
   Data bad = d;
@@ -330,7 +330,7 @@ TEST(XGBoost, CudaRequestWithoutCudaBuildTrainsOnCpu) {
   Data d = regression_data();
   FitContext cpu = ctx(1, 5), gpu = ctx(1, 5);
   gpu.device = Device::cuda(0);
-  auto a = make_xgboost_learner(), b = make_xgboost_learner();
+  auto a = make_learner("xgboost"), b = make_learner("xgboost");
   a->fit(d.fit(), {{"num_round", 30}}, cpu);
   b->fit(d.fit(), {{"num_round", 30}}, gpu);
   EXPECT_EQ(predict(*a, d.test.x), predict(*b, d.test.x));
@@ -343,7 +343,7 @@ TEST(XGBoostGpu, GpuHistMatchesCpuQuality) {
   Data d = regression_data();
   FitContext cpu = ctx(), gpu = ctx();
   gpu.device = Device::cuda(0);
-  auto a = make_xgboost_learner(), b = make_xgboost_learner();
+  auto a = make_learner("xgboost"), b = make_learner("xgboost");
   a->fit(d.fit(), kFast, cpu);
   b->fit(d.fit(), kFast, gpu);
   double mse_cpu =

@@ -22,32 +22,32 @@ std::vector<Device> simulated_gpus(int n) {
 }
 
 TEST(PlanSlots, NoGpuAutoIsTheCpuSlots) {
-  auto s = plan_slots(8, 2, {}, 2, "auto");
+  auto s = plan_slots(8, 2, {}, 2, DeviceMode::kAuto);
   ASSERT_EQ(s.size(), 4u);
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(s[i].index, i);
     EXPECT_TRUE(s[i].device.is_cpu());
     EXPECT_EQ(s[i].threads, 2);
   }
-  EXPECT_EQ(plan_slots(8, 2, {}, 1, "cpu").size(), 4u);
-  EXPECT_THROW(plan_slots(8, 2, {}, 1, "gpu"), InputError);
+  EXPECT_EQ(plan_slots(8, 2, {}, 1, DeviceMode::kCpu).size(), 4u);
+  EXPECT_THROW(plan_slots(8, 2, {}, 1, DeviceMode::kGpu), InputError);
 }
 
 TEST(PlanSlots, OneGpuGetsItsSlotsBesideTheCpu) {
   for (int per_gpu : {1, 2, 3}) {
-    auto s = plan_slots(4, 1, simulated_gpus(1), per_gpu, "auto");
+    auto s = plan_slots(4, 1, simulated_gpus(1), per_gpu, DeviceMode::kAuto);
     ASSERT_EQ(s.size(), static_cast<size_t>(per_gpu + 4));
     for (int i = 0; i < per_gpu; ++i) EXPECT_EQ(s[i].device, Device::cuda(0));
     for (size_t i = per_gpu; i < s.size(); ++i) EXPECT_TRUE(s[i].device.is_cpu());
     for (size_t i = 0; i < s.size(); ++i) EXPECT_EQ(s[i].index, static_cast<int>(i));
   }
-  auto cpu_only = plan_slots(4, 1, simulated_gpus(1), 2, "cpu");
+  auto cpu_only = plan_slots(4, 1, simulated_gpus(1), 2, DeviceMode::kCpu);
   EXPECT_EQ(cpu_only.size(), 4u);
   for (const auto& s : cpu_only) EXPECT_TRUE(s.device.is_cpu());
 }
 
 TEST(PlanSlots, FourGpusRoundRobinWithSeveralSlotsEach) {
-  auto s = plan_slots(16, 4, simulated_gpus(4), 2, "auto");
+  auto s = plan_slots(16, 4, simulated_gpus(4), 2, DeviceMode::kAuto);
   ASSERT_EQ(s.size(), 8u + 4u);
   // cuda:0..3, then cuda:0..3 again: the first four slots already cover every GPU.
   for (int i = 0; i < 8; ++i) {
@@ -62,28 +62,29 @@ TEST(PlanSlots, FourGpusRoundRobinWithSeveralSlotsEach) {
 }
 
 TEST(PlanSlots, GpuModeSharesTheThreadsAmongGpuSlotsOnly) {
-  auto s = plan_slots(16, 1, simulated_gpus(4), 2, "gpu");
+  auto s = plan_slots(16, 1, simulated_gpus(4), 2, DeviceMode::kGpu);
   ASSERT_EQ(s.size(), 8u);
   for (const auto& slot : s) {
     EXPECT_TRUE(slot.device.is_cuda());
     EXPECT_EQ(slot.threads, 2);  // 16 threads / 8 slots
   }
-  auto few = plan_slots(2, 1, simulated_gpus(4), 3, "gpu");
+  auto few = plan_slots(2, 1, simulated_gpus(4), 3, DeviceMode::kGpu);
   ASSERT_EQ(few.size(), 12u);
   for (const auto& slot : few) EXPECT_EQ(slot.threads, 1);  // never below one
 }
 
 TEST(PlanSlots, RejectsBadArguments) {
-  EXPECT_THROW(plan_slots(4, 1, simulated_gpus(1), 0, "auto"), InputError);
-  EXPECT_THROW(plan_slots(4, 1, simulated_gpus(1), 1, "tpu"), InputError);
-  EXPECT_THROW(plan_slots(4, 0, simulated_gpus(1), 1, "auto"), InputError);
-  EXPECT_THROW(plan_slots(4, 1, {Device::cpu()}, 1, "auto"), std::invalid_argument);
+  EXPECT_THROW(plan_slots(4, 1, simulated_gpus(1), 0, DeviceMode::kAuto), InputError);
+  EXPECT_THROW(device_mode_from_string("tpu"), InputError);
+  EXPECT_EQ(device_mode_from_string(to_string(DeviceMode::kGpu)), DeviceMode::kGpu);
+  EXPECT_THROW(plan_slots(4, 0, simulated_gpus(1), 1, DeviceMode::kAuto), InputError);
+  EXPECT_THROW(plan_slots(4, 1, {Device::cpu()}, 1, DeviceMode::kAuto), std::invalid_argument);
 }
 
 // Every slot of a 4-GPU x 2 + 4-CPU plan runs trials at once: each trial waits (up to 2 s)
 // until all slots are busy, so the record shows real concurrency even on two cores.
 TEST(PlanSlots, RunTrialsUsesEverySlotConcurrently) {
-  auto slots = plan_slots(4, 1, simulated_gpus(4), 2, "auto");
+  auto slots = plan_slots(4, 1, simulated_gpus(4), 2, DeviceMode::kAuto);
   const int n = static_cast<int>(slots.size());
   std::atomic<int> active{0}, max_active{0}, next{0};
   std::mutex m;

@@ -297,6 +297,7 @@ TEST(TpeSampler, CostParametersStayAtOrBelowTheDefaultUntilPromising) {
   SearchSpace s;
   s.params = {spec("num_round", ParamType::kInt, 500, 10, 2000),
               spec("eta", ParamType::kLogFloat, 0.1, 0.005, 0.5)};
+  s.cost_params = {"num_round"};  // as the learner registry says for XGBoost
   std::vector<const SearchSpace*> spaces = {&s, &s};
   std::vector<std::string> names = {"good", "poor"};
   std::vector<TrialRecord> history;

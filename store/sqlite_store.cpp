@@ -1,22 +1,29 @@
-#include "tabpilot/store/store.h"
+#include "tabpilot/store/sqlite_store.h"
 
 #include <sqlite3.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <limits>
+#include <algorithm>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 
 #include "tabpilot/common/error.h"
+#include "tabpilot/common/files.h"
 #include "tabpilot/common/log.h"
 #include "tabpilot/store/sqlite_stmt.h"
 
 namespace tabpilot {
 namespace {
 
-// Bump when the schema changes; older files are migrated in open_schema, newer ones refused.
-constexpr int kSchemaVersion = 1;
+// Bump when the schema changes; older files are migrated (SqliteStore::migrate), newer ones
+// refused. 2: trial numbers (idx) and leases (owner, heartbeat_at).
+constexpr int kSchemaVersion = 2;
+namespace fs = std::filesystem;
 constexpr int kBusyTimeoutMs = 10000;
 
 constexpr const char* kSchema = R"sql(
@@ -25,6 +32,7 @@ CREATE TABLE IF NOT EXISTS job(
   doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trials(
   id INTEGER PRIMARY KEY,
+  idx INTEGER,
   name TEXT NOT NULL UNIQUE,
   candidate TEXT NOT NULL,
   learner TEXT NOT NULL,
@@ -37,7 +45,9 @@ CREATE TABLE IF NOT EXISTS trials(
   started_at REAL,
   finished_at REAL,
   error TEXT NOT NULL DEFAULT '',
-  info TEXT NOT NULL DEFAULT '{}');
+  info TEXT NOT NULL DEFAULT '{}',
+  owner TEXT NOT NULL DEFAULT '',
+  heartbeat_at REAL);
 CREATE INDEX IF NOT EXISTS trials_by_candidate ON trials(candidate, state);
 CREATE TABLE IF NOT EXISTS meta(
   key TEXT PRIMARY KEY,
@@ -51,7 +61,25 @@ CREATE TABLE IF NOT EXISTS intermediate(
 
 constexpr const char* kTrialColumns =
     "SELECT id, name, candidate, learner, state, params, metrics, objective, created_at, "
-    "started_at, finished_at, error, info FROM trials";
+    "started_at, finished_at, error, info, idx, owner, heartbeat_at FROM trials";
+
+// The number at the end of "dpp1-xgboost-007" less one (6), or -1: the index of trials
+// written before the store kept one.
+int index_from_name(const std::string& name) {
+  size_t end = name.size(), begin = end;
+  while (begin > 0 && std::isdigit(static_cast<unsigned char>(name[begin - 1]))) --begin;
+  if (begin == end || begin == 0 || name[begin - 1] != '-' || end - begin > 9) return -1;
+  return std::stoi(name.substr(begin)) - 1;
+}
+
+// Artifacts live in a folder named after the trial: one plain path component only.
+void check_artifact_name(const std::string& name, const std::string& what) {
+  bool ok = !name.empty() && name != "." && name != ".." && name.size() <= 200;
+  for (char c : name)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_' || c == '.');
+  if (!ok) throw std::invalid_argument("store: " + what + " name '" + name + "' is not a plain name");
+}
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -72,10 +100,6 @@ nlohmann::json parse(const std::string& text, const std::string& path, const cha
   }
 }
 
-bool is_finished(TrialState s) {
-  return s == TrialState::kComplete || s == TrialState::kPruned || s == TrialState::kFail;
-}
-
 TrialRecord read_trial(const sqlite::Stmt& q, const std::string& path) {
   TrialRecord r;
   r.id = q.int64(0);
@@ -91,6 +115,9 @@ TrialRecord read_trial(const sqlite::Stmt& q, const std::string& path) {
   r.finished_at = q.real(10);
   r.error = q.text(11);
   r.info = parse(q.text(12), path, "info");
+  r.index = q.is_null(13) ? index_from_name(r.name) : static_cast<int>(q.int64(13));
+  r.owner = q.text(14);
+  r.heartbeat_at = q.real(15);
   return r;
 }
 
@@ -109,6 +136,10 @@ TrialState state_of(sqlite3* db, const std::string& path, int64_t id) {
 }
 
 }  // namespace
+
+bool is_finished(TrialState s) {
+  return s == TrialState::kComplete || s == TrialState::kPruned || s == TrialState::kFail;
+}
 
 std::string_view to_string(TrialState s) {
   switch (s) {
@@ -134,9 +165,10 @@ TrialState trial_state_from_string(std::string_view s) {
                    "' (known: WAITING, RUNNING, COMPLETE, PRUNED, FAIL)");
 }
 
-Store::Store(const std::string& path) : path_(path) {
+SqliteStore::SqliteStore(const fs::path& path, const fs::path& artifacts_dir)
+    : path_(path.string()), artifacts_(artifacts_dir) {
   int rc =
-      sqlite3_open_v2(path.c_str(), &db_,
+      sqlite3_open_v2(path_.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   try {
     if (rc != SQLITE_OK) sqlite::fail(db_, path_, "cannot open");
@@ -162,7 +194,7 @@ Store::Store(const std::string& path) : path_(path) {
                                " is newer than this build reads (" +
                                std::to_string(kSchemaVersion) + "); upgrade tabpilot");
     if (version < kSchemaVersion) {
-      sqlite::exec(db_, path_, kSchema);
+      migrate(version);
       sqlite::exec(db_, path_, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
     }
     txn.commit();
@@ -173,30 +205,53 @@ Store::Store(const std::string& path) : path_(path) {
   }
 }
 
-Store::~Store() {
+int SqliteStore::schema_version() { return kSchemaVersion; }
+
+// Inside the opening transaction. Version 0 is a new file; 1 lacks trial numbers and leases.
+void SqliteStore::migrate(int from_version) {
+  if (from_version == 1) {
+    sqlite::exec(db_, path_, "ALTER TABLE trials ADD COLUMN idx INTEGER");
+    sqlite::exec(db_, path_, "ALTER TABLE trials ADD COLUMN owner TEXT NOT NULL DEFAULT ''");
+    sqlite::exec(db_, path_, "ALTER TABLE trials ADD COLUMN heartbeat_at REAL");
+    // Version 1 kept the number only in the name ("dpp1-xgboost-007").
+    std::vector<std::pair<int64_t, int>> numbers;
+    {
+      sqlite::Stmt q(db_, path_, "SELECT id, name FROM trials");
+      while (q.step()) numbers.emplace_back(q.int64(0), index_from_name(q.text(1)));
+    }
+    for (const auto& [id, index] : numbers) {
+      if (index < 0) continue;
+      sqlite::Stmt u(db_, path_, "UPDATE trials SET idx = ? WHERE id = ?");
+      u.bind(1, static_cast<int64_t>(index)).bind(2, id).run();
+    }
+  }
+  sqlite::exec(db_, path_, kSchema);  // IF NOT EXISTS: creates what a new file lacks
+}
+
+SqliteStore::~SqliteStore() {
   if (db_) sqlite3_close_v2(db_);
 }
 
-void Store::put_job(const nlohmann::json& job) {
+void SqliteStore::put_job(const nlohmann::json& job) {
   std::lock_guard lock(mutex_);
   sqlite::Stmt q(db_, path_, "INSERT OR REPLACE INTO job(id, doc) VALUES (1, ?)");
   q.bind(1, dump(job)).run();
 }
 
-std::optional<nlohmann::json> Store::get_job() const {
+std::optional<nlohmann::json> SqliteStore::get_job() const {
   std::lock_guard lock(mutex_);
   sqlite::Stmt q(db_, path_, "SELECT doc FROM job WHERE id = 1");
   if (!q.step()) return std::nullopt;
   return parse(q.text(0), path_, "job.doc");
 }
 
-void Store::put_value(const std::string& key, const nlohmann::json& value) {
+void SqliteStore::put_value(const std::string& key, const nlohmann::json& value) {
   std::lock_guard lock(mutex_);
   sqlite::Stmt q(db_, path_, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
   q.bind(1, key).bind(2, dump(value)).run();
 }
 
-std::optional<nlohmann::json> Store::get_value(const std::string& key) const {
+std::optional<nlohmann::json> SqliteStore::get_value(const std::string& key) const {
   std::lock_guard lock(mutex_);
   sqlite::Stmt q(db_, path_, "SELECT value FROM meta WHERE key = ?");
   q.bind(1, key);
@@ -204,31 +259,55 @@ std::optional<nlohmann::json> Store::get_value(const std::string& key) const {
   return parse(q.text(0), path_, "meta.value");
 }
 
-int64_t Store::create_trial(const std::string& name, const std::string& candidate,
-                            const std::string& learner, const nlohmann::json& params) {
+NewTrial SqliteStore::create_trial(const std::function<TrialDraft(int index)>& draft) {
   std::lock_guard lock(mutex_);
+  // BEGIN IMMEDIATE: the number is read and used under the write lock, so two processes on
+  // one file never take the same one.
+  sqlite::WriteTxn txn(db_, path_);
+  NewTrial t;
+  {
+    sqlite::Stmt q(db_, path_, "SELECT COALESCE(MAX(idx), -1) + 1 FROM trials");
+    q.step();
+    t.index = static_cast<int>(q.int64(0));
+  }
+  const TrialDraft d = draft(t.index);
+  char number[16];
+  std::snprintf(number, sizeof number, "%0*d", std::clamp(d.digits, 1, 9), t.index + 1);
+  t.name = d.prefix + "-" + number;
   sqlite::Stmt q(db_, path_,
-                 "INSERT INTO trials(name, candidate, learner, state, params, created_at) "
-                 "VALUES (?, ?, ?, 'WAITING', ?, ?)");
-  q.bind(1, name).bind(2, candidate).bind(3, learner).bind(4, dump(params));
-  q.bind(5, now_seconds()).run();
-  // Safe: the mutex keeps any other insert on this connection from landing in between.
-  return sqlite3_last_insert_rowid(db_);
+                 "INSERT INTO trials(idx, name, candidate, learner, state, params, created_at) "
+                 "VALUES (?, ?, ?, ?, 'WAITING', ?, ?)");
+  q.bind(1, static_cast<int64_t>(t.index)).bind(2, t.name).bind(3, d.candidate).bind(4, d.learner);
+  q.bind(5, dump(d.params)).bind(6, now_seconds()).run();
+  t.id = sqlite3_last_insert_rowid(db_);
+  txn.commit();
+  return t;
 }
 
-void Store::start_trial(int64_t id) {
+void SqliteStore::start_trial(int64_t id, const std::string& owner) {
   std::lock_guard lock(mutex_);
   sqlite::WriteTxn txn(db_, path_);
   TrialState s = state_of(db_, path_, id);
   if (s != TrialState::kWaiting)
     throw std::logic_error("store " + path_ + ": cannot start trial " + std::to_string(id) +
                            ": it is " + std::string(to_string(s)) + ", not WAITING");
-  sqlite::Stmt q(db_, path_, "UPDATE trials SET state = 'RUNNING', started_at = ? WHERE id = ?");
-  q.bind(1, now_seconds()).bind(2, id).run();
+  const double now = now_seconds();
+  sqlite::Stmt q(db_, path_,
+                 "UPDATE trials SET state = 'RUNNING', started_at = ?, owner = ?, "
+                 "heartbeat_at = ? WHERE id = ?");
+  q.bind(1, now).bind(2, owner).bind(3, now).bind(4, id).run();
   txn.commit();
 }
 
-void Store::report_intermediate(int64_t id, int step, double value) {
+int SqliteStore::heartbeat(const std::string& owner) {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt q(db_, path_,
+                 "UPDATE trials SET heartbeat_at = ? WHERE state = 'RUNNING' AND owner = ?");
+  q.bind(1, now_seconds()).bind(2, owner).run();
+  return q.changes();
+}
+
+void SqliteStore::report_intermediate(int64_t id, int step, double value) {
   std::lock_guard lock(mutex_);
   sqlite::WriteTxn txn(db_, path_);
   TrialState s = state_of(db_, path_, id);
@@ -243,7 +322,7 @@ void Store::report_intermediate(int64_t id, int step, double value) {
   txn.commit();
 }
 
-void Store::finish_trial(int64_t id, TrialState state, const nlohmann::json& metrics,
+void SqliteStore::finish_trial(int64_t id, TrialState state, const nlohmann::json& metrics,
                          std::optional<double> objective, const std::string& error,
                          const nlohmann::json& info) {
   if (!is_finished(state))
@@ -273,23 +352,27 @@ void Store::finish_trial(int64_t id, TrialState state, const nlohmann::json& met
   txn.commit();
 }
 
-int Store::requeue_running() {
+int SqliteStore::requeue(const std::vector<int64_t>& ids) {
   std::lock_guard lock(mutex_);
   sqlite::WriteTxn txn(db_, path_);
-  // The rerun starts from scratch, so the killed run's curve would only confuse a pruner.
-  sqlite::Stmt del(db_, path_,
-                   "DELETE FROM intermediate WHERE trial_id IN "
-                   "(SELECT id FROM trials WHERE state = 'RUNNING')");
-  del.run();
-  sqlite::Stmt q(db_, path_,
-                 "UPDATE trials SET state = 'WAITING', started_at = NULL WHERE state = 'RUNNING'");
-  q.run();
-  int n = q.changes();
+  int n = 0;
+  for (int64_t id : ids) {
+    // The rerun starts from scratch, so the lost run's curve would only confuse a pruner.
+    sqlite::Stmt del(db_, path_,
+                     "DELETE FROM intermediate WHERE trial_id = ? AND trial_id IN "
+                     "(SELECT id FROM trials WHERE state = 'RUNNING')");
+    del.bind(1, id).run();
+    sqlite::Stmt q(db_, path_,
+                   "UPDATE trials SET state = 'WAITING', started_at = NULL, owner = '', "
+                   "heartbeat_at = NULL WHERE id = ? AND state = 'RUNNING'");
+    q.bind(1, id).run();
+    n += q.changes();
+  }
   txn.commit();
   return n;
 }
 
-std::optional<TrialRecord> Store::trial(int64_t id) const {
+std::optional<TrialRecord> SqliteStore::trial(int64_t id) const {
   std::lock_guard lock(mutex_);
   sqlite::ReadTxn txn(db_, path_);
   sqlite::Stmt q(db_, path_, (std::string(kTrialColumns) + " WHERE id = ?").c_str());
@@ -303,7 +386,7 @@ std::optional<TrialRecord> Store::trial(int64_t id) const {
   return r;
 }
 
-std::vector<TrialRecord> Store::trials() const {
+std::vector<TrialRecord> SqliteStore::trials() const {
   std::lock_guard lock(mutex_);
   sqlite::ReadTxn txn(db_, path_);
   std::vector<TrialRecord> out;
@@ -321,6 +404,62 @@ std::vector<TrialRecord> Store::trials() const {
       out[it->second].intermediate.emplace_back(static_cast<int>(iv.int64(1)), read_value(iv, 2));
   }
   return out;
+}
+
+fs::path SqliteStore::artifact_dir(const std::string& trial) const {
+  check_artifact_name(trial, "trial");
+  return artifacts_ / trial;
+}
+
+void SqliteStore::put_artifacts(const std::string& trial, const ArtifactFiles& files) {
+  const fs::path dir = artifact_dir(trial);
+  const fs::path tmp = artifacts_ / (trial + ".tmp");
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  for (const auto& [name, bytes] : files) {
+    check_artifact_name(name, "artifact");
+    std::ofstream out(tmp / name, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) throw std::runtime_error("store: cannot write " + (tmp / name).string());
+  }
+  // The old set goes only once the new one is complete; a kill in between leaves the old one
+  // or the new one (and at worst a stale .tmp, replaced next time).
+  fs::remove_all(dir);
+  fs::rename(tmp, dir);
+}
+
+std::optional<ArtifactFiles> SqliteStore::get_artifacts(const std::string& trial) const {
+  const fs::path dir = artifact_dir(trial);
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) return std::nullopt;
+  ArtifactFiles files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    files[e.path().filename().string()] = read_file(e.path());
+  }
+  return files;
+}
+
+void SqliteStore::remove_artifacts(const std::string& trial) {
+  std::error_code ec;
+  fs::remove_all(artifact_dir(trial), ec);
+}
+
+std::vector<std::string> SqliteStore::artifact_trials() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::is_directory(artifacts_, ec)) return out;
+  for (const auto& e : fs::directory_iterator(artifacts_, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_directory() && e.path().extension() != ".tmp") out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::unique_ptr<TrialStore> open_job_store(const fs::path& job_dir) {
+  return std::make_unique<SqliteStore>(job_dir / kStoreFileName, job_dir / kArtifactsDirName);
 }
 
 }  // namespace tabpilot
