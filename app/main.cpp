@@ -119,7 +119,9 @@ int main(int argc, char** argv) {
   fit->add_option("--column-type", column_types,
                   "NAME=TYPE: read column NAME as numeric, categorical, text, datetime or id "
                   "(not a feature) instead of the inferred type; repeat for more columns");
-  fit->add_option("--learners", config.learners, "restrict to these learners (linear, xgboost, mlp)")->delimiter(',');
+  fit->add_option("--learners", config.learners,
+                  "restrict to these learners (xgboost, linear, mlp, random_forest)")
+      ->delimiter(',');
   fit->add_flag("--quiet,-q", quiet, "no progress output");
   fit->add_option("--gpu-mlp-batch", config.gpu_mlp_batch,
                   "MLP trials trained together as one batch on a GPU slot")

@@ -1,14 +1,12 @@
-// The device MLP trainer (mlp_train_cuda.h): K trials trained as one batch. The
-// data goes up once; each step gathers its mini-batch on the device by index, runs
-// strided-batched GEMMs over the K stacked weight sets and the batched kernels of
-// mlp_batched.cu, and never waits for the host. Once per epoch the K losses come back (one
-// copy) and the host decides improvement, patience and pruning exactly as trainer/mlp.cpp
-// does; best weights are kept on the device. Every buffer is taken from the MemoryPool before
-// the first step. The next epoch's shuffles are drawn on host threads while the GPU works.
-// Trials of different widths (the grouped path) are sorted by width so that equal widths are
-// adjacent; every per-trial block then lies at a prefix-sum offset, the GEMMs run as one
-// cublasSgemmGroupedBatched over the width groups (device pointer arrays built before the
-// first step) and the elementwise kernels find a trial from the width prefix sums.
+// The device MLP trainer (mlp_train_cuda.h): K trials trained as one batch. The data goes
+// up once; each step gathers its mini-batch on the device by index, runs the layers through
+// one of two paths (mlp_train_detail.h: strided-batched GEMMs for equal widths in
+// mlp_train_strided.cu, grouped-batched GEMMs over width groups in mlp_train_grouped.cu) and
+// the batched kernels of mlp_batched.cu, and never waits for the host. Once per epoch the K
+// losses come back (one copy) and the host decides improvement, patience and pruning exactly
+// as trainer/mlp.cpp does; best weights are kept on the device. Every buffer is taken from the
+// MemoryPool before the first step. The next epoch's shuffles are drawn on host threads while
+// the GPU works.
 #include <cublas_v2.h>
 
 #include <algorithm>
@@ -30,14 +28,15 @@
 #include "tabpilot/cuda/memory_pool.h"
 #include "tabpilot/kernels/mlp_batched_detail.h"
 #include "tabpilot/kernels/mlp_train_cuda.h"
+#include "tabpilot/kernels/mlp_train_detail.h"
 
 namespace tabpilot {
 namespace {
 
 namespace mb = mlp_batched;
+using namespace mlp_train_detail;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kEvalChunk = 2048;  // validation rows per pass, as on the CPU
 constexpr int kMaxHidden = mb::kMaxSegments / 2 - 1;
 #if CUBLAS_VER_MAJOR > 12 || (CUBLAS_VER_MAJOR == 12 && CUBLAS_VER_MINOR >= 5)
 constexpr bool kHaveGroupedGemm = true;
@@ -156,74 +155,6 @@ void check_inputs(const std::vector<MlpTrialSpec>& specs, const MlpTrainData& d,
   labels(d.y_valid, d.n_valid, "validation");
 }
 
-// Strided-batched GEMMs on row-major buffers (passed to cuBLAS as column-major transposes),
-// K trials at once. y[n, out] = x[n, in] w[out, in]^T.
-void gemm_forward(cublasHandle_t h, const float* x, long long x_stride, const float* w, int n,
-                  int in, int out, float* y, long long y_stride, int k) {
-  const float one = 1.0f, zero = 0.0f;
-  TABPILOT_CUBLAS_CHECK(cublasSgemmStridedBatched(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one,
-                                                  w, in, static_cast<long long>(out) * in, x, in,
-                                                  x_stride, &zero, y, out, y_stride, k));
-}
-// dw[out, in] = dy[n, out]^T x[n, in].
-void gemm_weight_grad(cublasHandle_t h, const float* x, long long x_stride, const float* dy,
-                      long long dy_stride, float* dw, int n, int in, int out, int k) {
-  const float one = 1.0f, zero = 0.0f;
-  TABPILOT_CUBLAS_CHECK(cublasSgemmStridedBatched(h, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one,
-                                                  x, in, x_stride, dy, out, dy_stride, &zero, dw,
-                                                  in, static_cast<long long>(out) * in, k));
-}
-// dx[n, in] = dy[n, out] w[out, in].
-void gemm_input_grad(cublasHandle_t h, const float* w, const float* dy, long long dy_stride,
-                     float* dx, long long dx_stride, int n, int in, int out, int k) {
-  const float one = 1.0f, zero = 0.0f;
-  TABPILOT_CUBLAS_CHECK(cublasSgemmStridedBatched(h, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, &one,
-                                                  w, in, static_cast<long long>(out) * in, dy,
-                                                  out, dy_stride, &zero, dx, in, dx_stride, k));
-}
-
-// db[out] = column sums of dy[n, out]: dy read as column-major [out, n] times ones[n]. cuBLAS
-// sums in a fixed order, so it is deterministic run to run.
-void bias_grad(cublasHandle_t h, const float* dy, long long dy_stride, const float* ones,
-               long long ones_stride, float* db, int n, int out, int k) {
-  const float one = 1.0f, zero = 0.0f;
-  TABPILOT_CUBLAS_CHECK(cublasSgemvStridedBatched(h, CUBLAS_OP_N, out, n, &one, dy, out,
-                                                  dy_stride, ones, 1, ones_stride, &zero, db, 1,
-                                                  out, k));
-}
-
-// Trials [first, first + count) share `width` (the grouped path sorts trials by width).
-struct WidthGroup {
-  int first, count, width;
-};
-
-// One cublasSgemmGroupedBatched over the width groups: dims(width) gives a group's m, n, k,
-// lda, ldb, ldc; trial k's matrices are ptrs[a + k], ptrs[b + k], ptrs[c + k] (device arrays).
-template <typename Dims>
-void gemm_grouped(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
-                  const std::vector<WidthGroup>& groups, float* const* ptrs, size_t a, size_t b,
-                  size_t c, Dims dims) {
-#if CUBLAS_VER_MAJOR > 12 || (CUBLAS_VER_MAJOR == 12 && CUBLAS_VER_MINOR >= 5)
-  const size_t g_count = groups.size();
-  std::vector<cublasOperation_t> tas(g_count, ta), tbs(g_count, tb);
-  std::vector<int> m(g_count), n(g_count), k(g_count), lda(g_count), ldb(g_count), ldc(g_count);
-  std::vector<int> size(g_count);
-  std::vector<float> alpha(g_count, 1.0f), beta(g_count, 0.0f);
-  for (size_t g = 0; g < g_count; ++g) {
-    const std::array<int, 6> d = dims(groups[g].width);
-    m[g] = d[0], n[g] = d[1], k[g] = d[2], lda[g] = d[3], ldb[g] = d[4], ldc[g] = d[5];
-    size[g] = groups[g].count;
-  }
-  TABPILOT_CUBLAS_CHECK(cublasSgemmGroupedBatched(
-      h, tas.data(), tbs.data(), m.data(), n.data(), k.data(), alpha.data(), ptrs + a,
-      lda.data(), ptrs + b, ldb.data(), beta.data(), ptrs + c, ldc.data(),
-      static_cast<int>(g_count), size.data()));
-#else
-  (void)h, (void)ta, (void)tb, (void)groups, (void)ptrs, (void)a, (void)b, (void)c, (void)dims;
-  throw InputError("train_mlp_batch_cuda: mixed widths need cuBLAS >= 12.5");
-#endif
-}
-
 // Advances the live trials' orders by one epoch's shuffle, on up to 16 host threads.
 void shuffle_orders(std::vector<uint32_t>& orders, size_t n, const std::vector<uint64_t>& seeds,
                     const std::vector<char>& live, int epoch) {
@@ -245,6 +176,35 @@ void shuffle_orders(std::vector<uint32_t>& orders, size_t n, const std::vector<u
   for (auto& th : pool) th.join();
 }
 
+// Every device buffer of the batch, filled with the data and the initial state.
+Buffers allocate(const Layout& y, const MlpTrainData& data, MemoryPool& pool, StreamHandle s) {
+  auto floats = [&](size_t count) { return DeviceBuffer<float>(count, pool, s); };
+  Buffers b;
+  b.x_tr = floats(y.n * y.dim), b.y_tr = floats(y.n);
+  b.x_va = floats(y.nv * y.dim), b.y_va = floats(y.nv);
+  b.x_tr.upload(data.x_train, y.n * y.dim);
+  b.y_tr.upload(data.y_train, y.n);
+  if (y.nv > 0) b.x_va.upload(data.x_valid, y.nv * y.dim), b.y_va.upload(data.y_valid, y.nv);
+  b.order = DeviceBuffer<uint32_t>(static_cast<size_t>(y.K) * y.n, pool, s);
+  b.xb = floats(y.xb_stride * y.K), b.yb = floats(static_cast<size_t>(y.bmax) * y.K);
+  for (int l = 0; l < y.L; ++l) {
+    b.act.push_back(floats(static_cast<size_t>(y.bmax) * y.opre[l][y.K]));
+    b.dact.push_back(floats(static_cast<size_t>(y.bmax) * y.opre[l][y.K]));
+  }
+  b.eval_a = floats(static_cast<size_t>(y.chunk) * y.widest_layer);
+  b.eval_b = floats(static_cast<size_t>(y.chunk) * y.widest_layer);
+  b.params = floats(y.segs.total), b.grads = floats(y.segs.total);
+  b.adam_m = floats(y.segs.total), b.adam_v = floats(y.segs.total);
+  b.best = floats(y.segs.total);
+  b.rates = floats(y.K), b.scales = floats(y.K), b.lrs = floats(y.K), b.decays = floats(y.K);
+  b.seeds = DeviceBuffer<uint64_t>(y.K, pool, s);
+  b.flags = DeviceBuffer<int>(2 * static_cast<size_t>(y.K), pool, s);  // improved[K], active[K]
+  b.partials = DeviceBuffer<double>(static_cast<size_t>(y.K) * mb::kMaxLossBlocks, pool, s);
+  b.acc = DeviceBuffer<double>(y.K, pool, s);
+  b.ones = floats(static_cast<size_t>(y.bmax) * y.K);
+  return b;
+}
+
 // The batch proper, on checked inputs. Trials of different widths must come sorted by width.
 std::vector<MlpTrialResult> train_batch(const std::vector<MlpTrialSpec>& specs,
                                         const MlpTrainData& data, const MlpTrainOptions& options,
@@ -263,61 +223,19 @@ std::vector<MlpTrialResult> train_batch(const std::vector<MlpTrialSpec>& specs,
   cublasHandle_t h = blas.raw();
   MemoryPool& pool = MemoryPool::for_device(dev);
   const size_t in_use_before = pool.stats().bytes_in_use;
-
-  // ---- shapes and the flat parameter layout ----
-  const int K = static_cast<int>(specs.size());
-  const int hidden = specs[0].num_hidden, width = specs[0].width, dim = data.dim;
-  const int outputs = data.outputs, L = hidden + 1;
-  const size_t n = data.n_train, nv = data.n_valid;
-  const int bmax = static_cast<int>(std::min<size_t>(specs[0].batch_size, n));
-  const int chunk = static_cast<int>(std::min<size_t>(kEvalChunk, std::max<size_t>(nv, 1)));
-  // Per-trial sizes and their prefix sums: trial k's weights of layer l start at
-  // w_off[l] + wpre[l][k], its outputs (activations, biases) at opre[l][k] units in.
-  std::vector<int> widths(K), hprefix(K + 1, 0);
-  std::vector<WidthGroup> groups;
-  for (int k = 0; k < K; ++k) {
-    widths[k] = specs[k].width;
-    hprefix[k + 1] = hprefix[k] + widths[k];
-    if (groups.empty() || groups.back().width != widths[k]) groups.push_back({k, 0, widths[k]});
-    ++groups.back().count;
-  }
-  const bool grouped = groups.size() > 1;
-  auto in_of = [&](int l, int k) { return l == 0 ? dim : widths[k]; };
-  auto out_of = [&](int l, int k) { return l < hidden ? widths[k] : outputs; };
-  std::vector<std::vector<size_t>> wpre(L, std::vector<size_t>(K + 1, 0)), opre = wpre;
-  size_t widest_layer = 0;  // the most output units of one layer over all trials
-  for (int l = 0; l < L; ++l) {
-    for (int k = 0; k < K; ++k) {
-      wpre[l][k + 1] = wpre[l][k] + static_cast<size_t>(in_of(l, k)) * out_of(l, k);
-      opre[l][k + 1] = opre[l][k] + static_cast<size_t>(out_of(l, k));
-    }
-    widest_layer = std::max(widest_layer, opre[l][K]);
-  }
-  std::vector<int> lin(L), lout(L);  // the shapes of the equal-shape path
-  std::vector<size_t> w_off(L), b_off(L);
-  mb::Segments segs;
-  for (int l = 0; l < L; ++l) {
-    lin[l] = l == 0 ? dim : width;
-    lout[l] = l < hidden ? width : outputs;
-    w_off[l] = segs.total;
-    segs.base[segs.count] = segs.total, segs.per_trial[segs.count] = wpre[l][1];
-    segs.decayed[segs.count++] = 1;
-    segs.total += wpre[l][K];
-    b_off[l] = segs.total;
-    segs.base[segs.count] = segs.total, segs.per_trial[segs.count] = opre[l][1];
-    segs.decayed[segs.count++] = 0;
-    segs.total += opre[l][K];
-  }
+  const Layout y = make_layout(specs, data);
+  const int K = y.K, L = y.L, hidden = y.hidden, outputs = y.outputs;
+  const size_t n = y.n, nv = y.nv;
 
   // ---- host-side initial state: weights, per-trial constants, first orders ----
-  std::vector<float> init(segs.total, 0.0f), rates(K), scales(K), lrs(K), decays(K);
+  std::vector<float> init(y.segs.total, 0.0f), rates(K), scales(K), lrs(K), decays(K);
   std::vector<uint64_t> dropout_seeds(K), shuffle_seeds(K);
   for (int k = 0; k < K; ++k) {
     const MlpTrialSpec& sp = specs[k];
     for (int l = 0; l < L; ++l) {
-      const auto w =
-          mlp_initial_weights(l, in_of(l, k), out_of(l, k), l == hidden, mlp_init_seed(sp.seed));
-      std::copy(w.begin(), w.end(), init.begin() + w_off[l] + wpre[l][k]);
+      const auto w = mlp_initial_weights(l, y.in_of(l, k), y.out_of(l, k), l == hidden,
+                                         mlp_init_seed(sp.seed));
+      std::copy(w.begin(), w.end(), init.begin() + y.w_off[l] + y.wpre[l][k]);
     }
     rates[k] = sp.dropout;
     scales[k] = sp.dropout > 0.0f ? 1.0f / (1.0f - sp.dropout) : 1.0f;
@@ -332,140 +250,24 @@ std::vector<MlpTrialResult> train_batch(const std::vector<MlpTrialSpec>& specs,
   std::vector<char> live(K, 1);
   shuffle_orders(orders, n, shuffle_seeds, live, 1);
 
-  // ---- every device buffer, before the first step ----
-  auto floats = [&](size_t count) { return DeviceBuffer<float>(count, pool, s); };
-  DeviceBuffer<float> x_tr = floats(n * dim), y_tr = floats(n);
-  DeviceBuffer<float> x_va = floats(nv * dim), y_va = floats(nv);
-  x_tr.upload(data.x_train, n * dim);
-  y_tr.upload(data.y_train, n);
-  if (nv > 0) x_va.upload(data.x_valid, nv * dim), y_va.upload(data.y_valid, nv);
-  DeviceBuffer<uint32_t> order_dev(orders.size(), pool, s);
-  const size_t xb_stride = static_cast<size_t>(bmax) * dim;
-  DeviceBuffer<float> xb = floats(xb_stride * K), yb = floats(static_cast<size_t>(bmax) * K);
-  std::vector<DeviceBuffer<float>> act, dact;
-  for (int l = 0; l < L; ++l) {
-    act.push_back(floats(static_cast<size_t>(bmax) * opre[l][K]));
-    dact.push_back(floats(static_cast<size_t>(bmax) * opre[l][K]));
-  }
-  DeviceBuffer<float> eval_a = floats(static_cast<size_t>(chunk) * widest_layer);
-  DeviceBuffer<float> eval_b = floats(static_cast<size_t>(chunk) * widest_layer);
-  DeviceBuffer<float> params = floats(segs.total), grads = floats(segs.total);
-  DeviceBuffer<float> adam_m = floats(segs.total), adam_v = floats(segs.total);
-  DeviceBuffer<float> best = floats(segs.total);
-  DeviceBuffer<float> d_rates = floats(K), d_scales = floats(K), d_lrs = floats(K);
-  DeviceBuffer<float> d_decays = floats(K);
-  DeviceBuffer<uint64_t> d_seeds(K, pool, s);
-  DeviceBuffer<int> flags(2 * static_cast<size_t>(K), pool, s);  // improved[K], active[K]
-  DeviceBuffer<double> partials(static_cast<size_t>(K) * mb::kMaxLossBlocks, pool, s);
-  DeviceBuffer<double> acc(K, pool, s);
-  DeviceBuffer<float> ones = floats(static_cast<size_t>(bmax) * K);
-  params.upload(init.data(), init.size());
-  ones.upload(std::vector<float>(ones.size(), 1.0f).data(), ones.size());
-  copy_device_async(best.data(), params.data(), params.bytes(), s);
-  adam_m.fill_zero();
-  adam_v.fill_zero();
-  d_rates.upload(rates.data(), K);
-  d_scales.upload(scales.data(), K);
-  d_lrs.upload(lrs.data(), K);
-  d_decays.upload(decays.data(), K);
-  d_seeds.upload(dropout_seeds.data(), K);
+  // ---- every device buffer, and the path's tables, before the first step ----
+  Buffers b = allocate(y, data, pool, s);
+  b.params.upload(init.data(), init.size());
+  b.ones.upload(std::vector<float>(b.ones.size(), 1.0f).data(), b.ones.size());
+  copy_device_async(b.best.data(), b.params.data(), b.params.bytes(), s);
+  b.adam_m.fill_zero();
+  b.adam_v.fill_zero();
+  b.rates.upload(rates.data(), K);
+  b.scales.upload(scales.data(), K);
+  b.lrs.upload(lrs.data(), K);
+  b.decays.upload(decays.data(), K);
+  b.seeds.upload(dropout_seeds.data(), K);
   std::vector<int> host_flags(2 * static_cast<size_t>(K), 0);
   std::fill(host_flags.begin() + K, host_flags.end(), 1);
-  flags.upload(host_flags.data(), host_flags.size());
-  order_dev.upload(orders.data(), orders.size());
-
-  // ---- the grouped path's tables: segment blocks, width prefix sums, GEMM pointer arrays ----
-  DeviceBuffer<size_t> seg_start;
-  DeviceBuffer<int> seg_trial, seg_decayed, d_hprefix;
-  DeviceBuffer<float*> gemm_ptrs;
-  mb::SegmentTable table;
-  struct Triple {
-    size_t a = 0, b = 0, c = 0;
-  };
-  std::vector<Triple> fwd(L), wgrad(L), igrad(L), eval(L);
-  size_t eval0_b = 0;  // layer 0 of evaluation reads chunk c's rows: ptrs[eval0_b + c * K + k]
-  if (grouped) {
-    std::vector<size_t> starts;
-    std::vector<int> trial_of, decayed_of;
-    for (int l = 0; l < L; ++l)
-      for (int part = 0; part < 2; ++part)
-        for (int k = 0; k < K; ++k) {
-          starts.push_back(part == 0 ? w_off[l] + wpre[l][k] : b_off[l] + opre[l][k]);
-          trial_of.push_back(k);
-          decayed_of.push_back(part == 0);
-        }
-    starts.push_back(segs.total);
-    seg_start = DeviceBuffer<size_t>(starts.size(), pool, s);
-    seg_trial = DeviceBuffer<int>(trial_of.size(), pool, s);
-    seg_decayed = DeviceBuffer<int>(decayed_of.size(), pool, s);
-    d_hprefix = DeviceBuffer<int>(hprefix.size(), pool, s);
-    seg_start.upload(starts.data(), starts.size());
-    seg_trial.upload(trial_of.data(), trial_of.size());
-    seg_decayed.upload(decayed_of.data(), decayed_of.size());
-    d_hprefix.upload(hprefix.data(), hprefix.size());
-    table.count = static_cast<int>(trial_of.size());
-    table.total = segs.total;
-    table.start = seg_start.data(), table.trial = seg_trial.data();
-    table.decayed = seg_decayed.data();
-
-    std::vector<float*> ptrs;
-    auto put = [&](auto at) {  // appends K pointers, at(k), and returns where they start
-      const size_t first = ptrs.size();
-      for (int k = 0; k < K; ++k) ptrs.push_back(const_cast<float*>(at(k)));
-      return first;
-    };
-    auto weights = [&](float* base, int l) {
-      return [&, base, l](int k) { return base + w_off[l] + wpre[l][k]; };
-    };
-    auto rows_at = [&](float* base, size_t rows, int l) {
-      return [&, base, rows, l](int k) { return base + rows * opre[l][k]; };
-    };
-    auto x_at = [&](int k) { return xb.data() + static_cast<size_t>(k) * xb_stride; };
-    for (int l = 0; l < L; ++l) {
-      fwd[l].a = put(weights(params.data(), l));
-      fwd[l].b = l == 0 ? put(x_at) : put(rows_at(act[l - 1].data(), bmax, l - 1));
-      fwd[l].c = put(rows_at(act[l].data(), bmax, l));
-      wgrad[l].a = fwd[l].b;
-      wgrad[l].b = put(rows_at(dact[l].data(), bmax, l));
-      wgrad[l].c = put(weights(grads.data(), l));
-      if (l > 0) {
-        igrad[l].a = fwd[l].a, igrad[l].b = wgrad[l].b;
-        igrad[l].c = put(rows_at(dact[l - 1].data(), bmax, l - 1));
-      }
-      if (nv > 0) {
-        float* out = l % 2 == 0 ? eval_a.data() : eval_b.data();
-        float* prev = l % 2 == 0 ? eval_b.data() : eval_a.data();
-        eval[l].a = fwd[l].a;
-        if (l > 0) eval[l].b = put(rows_at(prev, chunk, l - 1));
-        eval[l].c = put(rows_at(out, chunk, l));
-      }
-    }
-    eval0_b = ptrs.size();
-    for (size_t begin = 0; begin < nv; begin += chunk)
-      put([&](int) { return x_va.data() + begin * dim; });
-    gemm_ptrs = DeviceBuffer<float*>(ptrs.size(), pool, s);
-    gemm_ptrs.upload(ptrs.data(), ptrs.size());
-  }
-  float* const* P = gemm_ptrs.data();
-  // Group dims (m, n, k, lda, ldb, ldc) of layer l's three GEMMs for `rows` rows.
-  auto fwd_dims = [&](int l, int rows) {
-    return [=](int w) {
-      const int in = l == 0 ? dim : w, out = l < hidden ? w : outputs;
-      return std::array<int, 6>{out, rows, in, in, in, out};
-    };
-  };
-  auto wgrad_dims = [&](int l, int rows) {
-    return [=](int w) {
-      const int in = l == 0 ? dim : w, out = l < hidden ? w : outputs;
-      return std::array<int, 6>{in, out, rows, in, out, in};
-    };
-  };
-  auto igrad_dims = [&](int l, int rows) {
-    return [=](int w) {
-      const int in = l == 0 ? dim : w, out = l < hidden ? w : outputs;
-      return std::array<int, 6>{in, rows, out, in, out, in};
-    };
-  };
+  b.flags.upload(host_flags.data(), host_flags.size());
+  b.order.upload(orders.data(), orders.size());
+  const std::unique_ptr<BatchPath> path =
+      y.grouped ? grouped_path(h, y, b, pool, s) : strided_path(h, y, b, s);
   const size_t mallocs_ready = pool.stats().cuda_malloc_calls;
   if (stats) {
     *stats = MlpTrainStats{};
@@ -478,8 +280,8 @@ std::vector<MlpTrialResult> train_batch(const std::vector<MlpTrialSpec>& specs,
   for (auto& r : results) r.best_loss = std::numeric_limits<double>::infinity(), r.stopped = "";
   std::vector<int> since_best(K, 0);
   std::vector<double> host_acc(K);
-  const int* improved = flags.data();
-  const int* active = flags.data() + K;
+  const int* improved = b.flags.data();
+  const int* active = b.flags.data() + K;
   const AdamConfig adam;  // beta1, beta2, eps: the defaults the CPU trainer uses too
   const float b1 = adam.beta1, b2 = adam.beta2;
   int step = 0;
@@ -491,69 +293,18 @@ std::vector<MlpTrialResult> train_batch(const std::vector<MlpTrialSpec>& specs,
       next_orders = std::async(std::launch::async, [&orders, n, &shuffle_seeds, live, epoch] {
         shuffle_orders(orders, n, shuffle_seeds, live, epoch + 1);
       });
-    if (nv == 0) acc.fill_zero();
-    for (size_t begin = 0; begin < n; begin += bmax) {
-      const int bs = static_cast<int>(std::min<size_t>(bmax, n - begin));
+    if (nv == 0) b.acc.fill_zero();
+    for (size_t begin = 0; begin < n; begin += y.bmax) {
+      const int bs = static_cast<int>(std::min<size_t>(y.bmax, n - begin));
       ++step;
-      mb::gather(x_tr.data(), y_tr.data(), order_dev.data(), n, begin, bs, dim, K, xb_stride,
-                 bmax, xb.data(), yb.data(), s);
-      const float* in = xb.data();
-      long long in_stride = static_cast<long long>(xb_stride);
-      for (int l = 0; l < L; ++l) {
-        const long long stride = static_cast<long long>(bmax) * lout[l];
-        const uint64_t counter = static_cast<uint64_t>(step) * 4 + l;
-        if (grouped) {
-          gemm_grouped(h, CUBLAS_OP_T, CUBLAS_OP_N, groups, P, fwd[l].a, fwd[l].b, fwd[l].c,
-                       fwd_dims(l, bs));
-          if (l < hidden)
-            mb::bias_relu_dropout_grouped(act[l].data(), params.data() + b_off[l], K, bs, bmax,
-                                          d_hprefix.data(), hprefix[K], d_rates.data(),
-                                          d_scales.data(), d_seeds.data(), counter, s);
-          continue;
-        }
-        gemm_forward(h, in, in_stride, params.data() + w_off[l], bs, lin[l], lout[l],
-                     act[l].data(), stride, K);
-        if (l < hidden)
-          mb::bias_relu_dropout(act[l].data(), params.data() + b_off[l], K, bs, width, stride,
-                                d_rates.data(), d_scales.data(), d_seeds.data(), counter, s);
-        in = act[l].data(), in_stride = stride;
-      }
-      mb::loss(act[hidden].data(), params.data() + b_off[hidden], yb.data(), K, bs, outputs,
-               data.classification, static_cast<size_t>(bmax) * outputs, bmax,
-               dact[hidden].data(), 1.0f / static_cast<float>(bs), partials.data(),
-               nv == 0 ? acc.data() : nullptr, s);
-      for (int l = L; l-- > 0 && grouped;) {
-        gemm_grouped(h, CUBLAS_OP_N, CUBLAS_OP_T, groups, P, wgrad[l].a, wgrad[l].b, wgrad[l].c,
-                     wgrad_dims(l, bs));
-        for (const WidthGroup& g : groups) {  // cuBLAS has no grouped GEMV: one per width
-          const int out = out_of(l, g.first);
-          bias_grad(h, dact[l].data() + bmax * opre[l][g.first],
-                    static_cast<long long>(bmax) * out, ones.data(), bmax,
-                    grads.data() + b_off[l] + opre[l][g.first], bs, out, g.count);
-        }
-        if (l > 0) {
-          gemm_grouped(h, CUBLAS_OP_N, CUBLAS_OP_N, groups, P, igrad[l].a, igrad[l].b,
-                       igrad[l].c, igrad_dims(l, bs));
-          mb::relu_dropout_backward_grouped(act[l - 1].data(), dact[l - 1].data(), K, bs, bmax,
-                                            d_hprefix.data(), hprefix[K], d_scales.data(), s);
-        }
-      }
-      for (int l = L; l-- > 0 && !grouped;) {
-        const long long stride = static_cast<long long>(bmax) * lout[l];
-        const float* x_in = l == 0 ? xb.data() : act[l - 1].data();
-        const long long x_stride = l == 0 ? static_cast<long long>(xb_stride)
-                                          : static_cast<long long>(bmax) * lout[l - 1];
-        gemm_weight_grad(h, x_in, x_stride, dact[l].data(), stride, grads.data() + w_off[l], bs,
-                         lin[l], lout[l], K);
-        bias_grad(h, dact[l].data(), stride, ones.data(), bmax, grads.data() + b_off[l], bs,
-                  lout[l], K);
-        if (l > 0) {
-          gemm_input_grad(h, params.data() + w_off[l], dact[l].data(), stride,
-                          dact[l - 1].data(), x_stride, bs, lin[l], lout[l], K);
-          mb::relu_dropout_backward(act[l - 1].data(), dact[l - 1].data(), K, bs, width,
-                                    x_stride, d_scales.data(), s);
-        }
-      }
+      mb::gather(b.x_tr.data(), b.y_tr.data(), b.order.data(), n, begin, bs, y.dim, K,
+                 y.xb_stride, y.bmax, b.xb.data(), b.yb.data(), s);
+      path->forward(bs, step);
+      mb::loss(b.act[hidden].data(), b.params.data() + y.b_off[hidden], b.yb.data(), K, bs,
+               outputs, data.classification, static_cast<size_t>(y.bmax) * outputs, y.bmax,
+               b.dact[hidden].data(), 1.0f / static_cast<float>(bs), b.partials.data(),
+               nv == 0 ? b.acc.data() : nullptr, s);
+      path->backward(bs);
       // Bias corrections in double on the host, as adamw_step_cpu computes them.
       const mb::AdamScalars a{b1,
                               b2,
@@ -562,46 +313,19 @@ std::vector<MlpTrialResult> train_batch(const std::vector<MlpTrialSpec>& specs,
                               static_cast<float>(1.0 - std::pow(static_cast<double>(b1), step)),
                               static_cast<float>(1.0 - std::pow(static_cast<double>(b2), step)),
                               adam.eps};
-      if (grouped)
-        mb::adamw_grouped(params.data(), grads.data(), adam_m.data(), adam_v.data(), table,
-                          d_lrs.data(), d_decays.data(), active, a, s);
-      else
-        mb::adamw(params.data(), grads.data(), adam_m.data(), adam_v.data(), segs,
-                  d_lrs.data(), d_decays.data(), active, a, s);
+      path->adamw(a, active);
     }
     if (nv > 0) {
-      acc.fill_zero();
-      for (size_t begin = 0; begin < nv; begin += chunk) {
-        const int cn = static_cast<int>(std::min<size_t>(chunk, nv - begin));
-        const float* in = x_va.data() + begin * dim;
-        long long in_stride = 0;  // every trial reads the same validation rows
-        for (int l = 0; l < L; ++l) {
-          float* out = l % 2 == 0 ? eval_a.data() : eval_b.data();
-          const long long stride = static_cast<long long>(chunk) * lout[l];
-          if (grouped) {
-            const size_t b = l == 0 ? eval0_b + (begin / chunk) * K : eval[l].b;
-            gemm_grouped(h, CUBLAS_OP_T, CUBLAS_OP_N, groups, P, eval[l].a, b, eval[l].c,
-                         fwd_dims(l, cn));
-            if (l < hidden)
-              mb::bias_relu_dropout_grouped(out, params.data() + b_off[l], K, cn, chunk,
-                                            d_hprefix.data(), hprefix[K], nullptr, nullptr,
-                                            nullptr, 0, s);
-            in = out;
-            continue;
-          }
-          gemm_forward(h, in, in_stride, params.data() + w_off[l], cn, lin[l], lout[l], out,
-                       stride, K);
-          if (l < hidden)
-            mb::bias_relu_dropout(out, params.data() + b_off[l], K, cn, width, stride, nullptr,
-                                  nullptr, nullptr, 0, s);
-          in = out, in_stride = stride;
-        }
-        mb::loss(in, params.data() + b_off[hidden], y_va.data() + begin, K, cn, outputs,
-                 data.classification, static_cast<size_t>(chunk) * outputs, 0, nullptr, 0.0f,
-                 partials.data(), acc.data(), s);
+      b.acc.fill_zero();
+      for (size_t begin = 0; begin < nv; begin += y.chunk) {
+        const int cn = static_cast<int>(std::min<size_t>(y.chunk, nv - begin));
+        const float* out = path->evaluate(begin, cn);
+        mb::loss(out, b.params.data() + y.b_off[hidden], b.y_va.data() + begin, K, cn, outputs,
+                 data.classification, static_cast<size_t>(y.chunk) * outputs, 0, nullptr, 0.0f,
+                 b.partials.data(), b.acc.data(), s);
       }
     }
-    acc.download(host_acc.data(), K);
+    b.acc.download(host_acc.data(), K);
     if (next_orders.valid()) next_orders.get();
 
     // Improvement, reports, patience and stop: trainer/mlp.cpp's order, per live trial.
@@ -629,34 +353,81 @@ std::vector<MlpTrialResult> train_batch(const std::vector<MlpTrialSpec>& specs,
       if (!reason.empty()) r.stopped = reason, live[k] = 0;
     }
     for (int k = 0; k < K; ++k) host_flags[K + k] = live[k];
-    flags.upload(host_flags.data(), host_flags.size());
-    if (grouped)
-      mb::copy_masked_grouped(params.data(), best.data(), table, improved, s);
-    else
-      mb::copy_masked(params.data(), best.data(), segs, improved, s);
+    b.flags.upload(host_flags.data(), host_flags.size());
+    path->keep_best(improved);
     if (stats) stats->epoch_seconds.push_back(seconds_since(t_epoch));
     if (std::none_of(live.begin(), live.end(), [](char c) { return c != 0; })) break;
-    order_dev.upload(orders.data(), orders.size());
+    b.order.upload(orders.data(), orders.size());
   }
   if (stats) stats->cuda_mallocs_in_loop = pool.stats().cuda_malloc_calls - mallocs_ready;
 
   // ---- best weights back to the host ----
-  const std::vector<float> host_best = best.to_host();
+  const std::vector<float> host_best = b.best.to_host();
   for (int k = 0; k < K; ++k) {
     MlpTrialResult& r = results[k];
     if (r.stopped.empty()) r.stopped = "max_epochs";
     r.w.resize(L), r.b.resize(L);
     for (int l = 0; l < L; ++l) {
-      const auto wb = host_best.begin() + w_off[l] + wpre[l][k];
-      r.w[l].assign(wb, wb + (wpre[l][k + 1] - wpre[l][k]));
-      const auto bb = host_best.begin() + b_off[l] + opre[l][k];
-      r.b[l].assign(bb, bb + (opre[l][k + 1] - opre[l][k]));
+      const auto wb = host_best.begin() + y.w_off[l] + y.wpre[l][k];
+      r.w[l].assign(wb, wb + (y.wpre[l][k + 1] - y.wpre[l][k]));
+      const auto bb = host_best.begin() + y.b_off[l] + y.opre[l][k];
+      r.b[l].assign(bb, bb + (y.opre[l][k + 1] - y.opre[l][k]));
     }
   }
   return results;
 }
 
 }  // namespace
+
+namespace mlp_train_detail {
+
+Layout make_layout(const std::vector<MlpTrialSpec>& specs, const MlpTrainData& data) {
+  Layout y;
+  y.K = static_cast<int>(specs.size());
+  y.hidden = specs[0].num_hidden, y.width = specs[0].width, y.dim = data.dim;
+  y.outputs = data.outputs, y.L = y.hidden + 1;
+  y.n = data.n_train, y.nv = data.n_valid;
+  y.bmax = static_cast<int>(std::min<size_t>(specs[0].batch_size, y.n));
+  y.chunk = static_cast<int>(std::min<size_t>(kEvalChunk, std::max<size_t>(y.nv, 1)));
+  y.xb_stride = static_cast<size_t>(y.bmax) * y.dim;
+  const int K = y.K, L = y.L;
+  y.widths.assign(K, 0);
+  y.hprefix.assign(K + 1, 0);
+  for (int k = 0; k < K; ++k) {
+    y.widths[k] = specs[k].width;
+    y.hprefix[k + 1] = y.hprefix[k] + y.widths[k];
+    if (y.groups.empty() || y.groups.back().width != y.widths[k])
+      y.groups.push_back({k, 0, y.widths[k]});
+    ++y.groups.back().count;
+  }
+  y.grouped = y.groups.size() > 1;
+  y.wpre.assign(L, std::vector<size_t>(K + 1, 0));
+  y.opre = y.wpre;
+  for (int l = 0; l < L; ++l) {
+    for (int k = 0; k < K; ++k) {
+      y.wpre[l][k + 1] = y.wpre[l][k] + static_cast<size_t>(y.in_of(l, k)) * y.out_of(l, k);
+      y.opre[l][k + 1] = y.opre[l][k] + static_cast<size_t>(y.out_of(l, k));
+    }
+    y.widest_layer = std::max(y.widest_layer, y.opre[l][K]);
+  }
+  y.lin.assign(L, 0), y.lout.assign(L, 0), y.w_off.assign(L, 0), y.b_off.assign(L, 0);
+  mb::Segments& segs = y.segs;
+  for (int l = 0; l < L; ++l) {
+    y.lin[l] = l == 0 ? y.dim : y.width;
+    y.lout[l] = l < y.hidden ? y.width : y.outputs;
+    y.w_off[l] = segs.total;
+    segs.base[segs.count] = segs.total, segs.per_trial[segs.count] = y.wpre[l][1];
+    segs.decayed[segs.count++] = 1;
+    segs.total += y.wpre[l][K];
+    y.b_off[l] = segs.total;
+    segs.base[segs.count] = segs.total, segs.per_trial[segs.count] = y.opre[l][1];
+    segs.decayed[segs.count++] = 0;
+    segs.total += y.opre[l][K];
+  }
+  return y;
+}
+
+}  // namespace mlp_train_detail
 
 std::vector<MlpTrialResult> train_mlp_batch_cuda(const std::vector<MlpTrialSpec>& specs,
                                                  const MlpTrainData& data,
