@@ -113,6 +113,27 @@ TEST(Job, HoldOutRefitsTheBestTrialOnAllRows) {
   EXPECT_FALSE(describe_job(nr.job_dir)["tabpilot"].contains("refit"));
 }
 
+// A family added through the registry and one policy row is picked up by the whole job:
+// candidate definitions with its search space, tuning, the pool and predict.
+TEST(Job, TheRandomForestFamilyRunsThroughTheWholeJob) {
+  JobConfig c = small_job("auto_mpg", "mpg", "forest");
+  c.learners = {"random_forest"};
+  c.max_candidates = 4;
+  const JobResult r = run_fit(c);
+  ASSERT_EQ(r.status, JobStatus::kCompleted) << r.failure_reason;
+  const auto defs = read_json(fs::path(r.job_dir) / "candidate_definitions.json");
+  ASSERT_EQ(defs["candidates"].size(), 1u);
+  EXPECT_EQ(defs["candidates"][0]["learner"], "random_forest");
+  EXPECT_EQ(defs["candidates"][0]["search_space"]["cost_params"],
+            (nlohmann::json{"n_trees", "max_depth"}));
+  const auto rows = list_trials(r.job_dir);
+  size_t forests = 0;
+  for (const auto& t : rows) forests += t["learner"] == "random_forest";
+  EXPECT_EQ(forests, 4u);
+  const fs::path out = fs::path(r.job_dir) / "pred.csv";
+  EXPECT_EQ(predict_csv(r.job_dir, testing::test_data("auto_mpg/test.csv").string(), out.string()), 80u);
+}
+
 TEST(Job, SmallDataIsCrossValidatedByDefault) {
   JobConfig c = small_job("penguins", "species", "autocv");
   c.max_candidates = 2;
