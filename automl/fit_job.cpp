@@ -14,6 +14,7 @@
 #include "tabpilot/common/files.h"
 #include "tabpilot/common/log.h"
 #include "tabpilot/cuda/device.h"
+#include "tabpilot/trainer/learner.h"
 
 namespace tabpilot::fit_detail {
 
@@ -143,12 +144,21 @@ void FitJob::tune() {
   if (config_.device != DeviceMode::kCpu)
     for (const auto& d : cuda_devices()) gpus.push_back(d.device);
   auto slots = plan_slots(threads, per_trial, gpus, config_.slots_per_gpu, config_.device);
+  {
+    std::lock_guard<std::mutex> lock(results_mutex_);
+    slots_ = slots;
+    slot_trials_.assign(slots.size(), 0);
+  }
   size_t gpu_slots = 0;
   for (const auto& sl : slots) gpu_slots += sl.device.is_cuda() ? 1 : 0;
-  if (config_.progress)
+  if (config_.progress) {
     log::info(describe_compute() + "; " + std::to_string(slots.size() - gpu_slots) +
               " CPU trial slot(s) x " + std::to_string(per_trial) + " thread(s)" +
               (gpu_slots ? " + " + std::to_string(gpu_slots) + " GPU slot(s)" : ""));
+    std::vector<std::string> learners;
+    for (const auto& c : plan_.candidates) learners.push_back(c.learner);
+    for (const auto& r : learner_runtimes(learners)) log::info("library: " + r);
+  }
 
   const double reserve =
       std::clamp(config_.time_limit_s * 0.03, 0.5, 5.0) + std::max(0.0, config_.reserve_after_s);
@@ -331,10 +341,16 @@ void FitJob::write_job_json() {
   s.config = given_config_;
   s.config.cv_folds = config_.cv_folds;
   nlohmann::json j = job_description(s, store_.get(), job_dir_);
-  nlohmann::json t;
+  nlohmann::json t, slots = nlohmann::json::array();
   {
     std::lock_guard<std::mutex> lock(results_mutex_);
     t = timings_;
+    // The slot plan: which slots are GPU slots, and how many trials each ran.
+    for (size_t i = 0; i < slots_.size(); ++i)
+      slots.push_back({{"slot", slots_[i].index},
+                       {"device", slots_[i].device.str()},
+                       {"threads", slots_[i].threads},
+                       {"trials", slot_trials_[i]}});
   }
   if (features_) {
     t["transform_seconds"] = features_->transform_seconds();
@@ -349,6 +365,7 @@ void FitJob::write_job_json() {
   struct rusage usage {};
   if (getrusage(RUSAGE_SELF, &usage) == 0) t["peak_rss_mb"] = usage.ru_maxrss / 1024.0;
   j["tabpilot"]["timings"] = t;
+  if (!slots.empty()) j["tabpilot"]["slots"] = slots;
   // Counts every run of a resumed job (start_ is moved back by the time already spent).
   j["tabpilot"]["elapsed_seconds"] = std::chrono::duration<double>(Clock::now() - start_).count();
   if (!refit_info_.is_null()) j["tabpilot"]["refit"] = refit_info_;

@@ -120,6 +120,8 @@ class FitJob {
   std::mutex results_mutex_;
   TrialPool pool_ TP_GUARDED_BY(results_mutex_){kPoolSize, kPoolPerCandidate, false};
   int finished_ TP_GUARDED_BY(results_mutex_) = 0;
+  std::vector<Slot> slots_ TP_GUARDED_BY(results_mutex_);  // where trials run
+  std::vector<int> slot_trials_ TP_GUARDED_BY(results_mutex_);  // trials finished per slot
   nlohmann::json timings_ TP_GUARDED_BY(results_mutex_) = nlohmann::json::object();
 
   // After tuning (one thread): the model and what the end of the job decided.

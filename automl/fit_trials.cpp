@@ -134,6 +134,10 @@ std::optional<std::string> FitJob::report_step(int64_t id, int step, double valu
 
 void FitJob::record(const TrialSpec& spec, TrialOutcome& out, const Slot& slot,
                     const StopToken& stop, bool job_limit, double seconds, size_t batch) {
+  {
+    std::lock_guard<std::mutex> lock(results_mutex_);
+    if (static_cast<size_t>(slot.index) < slot_trials_.size()) ++slot_trials_[slot.index];
+  }
   if (out.status == TrialStatus::kPruned) {
     store_->finish_trial(spec.id, TrialState::kPruned, nlohmann::json::object(), std::nullopt,
                          out.reason, {{"seconds", seconds}, {"threads", slot.threads}});

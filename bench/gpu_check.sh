@@ -9,7 +9,9 @@
 # Build it first (on any machine with nvcc, no GPU needed):
 #   cmake -S . -B build-gpu -DTABPILOT_CUDA=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 #     "-DCMAKE_CUDA_FLAGS_RELWITHDEBINFO=-O3 -g -lineinfo -DNDEBUG"
-#   cmake --build build-gpu --target tests_gpu bench_gpu_transforms bench_gpu_mlp -j2
+#   cmake --build build-gpu --target tabpilot_cli tests_gpu bench_gpu_transforms bench_gpu_mlp \
+#     bench_xgboost_rounds gen_table -j2
+# (TABPILOT_XGBOOST_CUDA=1 BUILD_DIR=build-gpu ./scripts/setup.sh links XGBoost with CUDA.)
 set -u
 
 BUILD_DIR=${BUILD_DIR:-build}
@@ -77,6 +79,38 @@ if [[ -x "$TESTS" ]]; then
 else
   skip tests_gpu "$TESTS not built"
   FAILED=1
+fi
+
+# ---- the GPU at work end to end: XGBoost per round, and whole fits CPU vs GPU ---------------
+# XGBoost hist vs its CUDA build per boosting round at 1M rows (target: >= 5x), then the same
+# `tabpilot fit` with --device cpu and --device gpu at one time limit on the 1M x 50 scale
+# table (gen_table) and two datasets (DATA_DIR/<name>/train.csv): trials completed, best
+# validation objective, seconds until the GPU run reached the CPU run's best
+# (gpu_fit_compare.py; targets on the 1M table: >= 5x the trials, a better or equal best).
+E2E=${E2E:-1}
+if [[ $E2E == 1 && -x "$BUILD_DIR/tabpilot" ]]; then
+  [[ -x "$BUILD_DIR/bench/bench_xgboost_rounds" ]] &&
+    step xgboost_rounds 150 "$BUILD_DIR/bench/bench_xgboost_rounds" 1000000 30
+  SCALE_CSV=${TMPDIR:-/tmp}/tabpilot_scale_1m.csv
+  [[ -f "$SCALE_CSV" || ! -x "$BUILD_DIR/bench/gen_table" ]] ||
+    step gen_table 60 "$BUILD_DIR/bench/gen_table" "$SCALE_CSV" 1000000
+  [[ -f "$SCALE_CSV" ]] &&
+    step fit_scale_1m 230 python3 "$(dirname "$0")/gpu_fit_compare.py" --binary "$BUILD_DIR/tabpilot" \
+      --csv "$SCALE_CSV" --target y --time-limit "${E2E_SCALE_SECONDS:-75}" --out "$OUT/fit" \
+      --name scale_1m
+  DATA_DIR=${DATA_DIR:-$(dirname "$0")/../../shared/datasets}
+  for ds in california_housing:median_house_value diamonds:price; do
+    name=${ds%%:*} target=${ds##*:}
+    if [[ -f "$DATA_DIR/$name/train.csv" ]]; then
+      step "fit_$name" 110 python3 "$(dirname "$0")/gpu_fit_compare.py" \
+        --binary "$BUILD_DIR/tabpilot" --csv "$DATA_DIR/$name/train.csv" --target "$target" \
+        --time-limit "${E2E_DATASET_SECONDS:-30}" --out "$OUT/fit" --name "$name"
+    else
+      skip "fit_$name" "$DATA_DIR/$name/train.csv not found"
+    fi
+  done
+else
+  skip end_to_end "E2E=0 or no $BUILD_DIR/tabpilot"
 fi
 
 # ---- our CUDA path against PyTorch on this GPU ------------------------------------------

@@ -24,10 +24,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# TABPILOT_XGBOOST_CUDA=1: link XGBoost built with CUDA (scripts/build_xgboost_cuda.sh, about
+# an hour on 2 cores the first time, cached after). Without it, or when that build fails,
+# tabpilot links Debian's CPU-only libxgboost.
+XGB_ROOT=""
+if [ "${TABPILOT_XGBOOST_CUDA:-0}" = 1 ]; then
+  if ! XGB_ROOT=$(./scripts/build_xgboost_cuda.sh | tail -n 1) || [ -z "$XGB_ROOT" ]; then
+    echo "setup: the CUDA build of XGBoost failed (see above); linking Debian's CPU-only libxgboost"
+    XGB_ROOT=""
+  fi
+fi
+
 BUILD_DIR=${BUILD_DIR:-build}
 # nvcc is usually outside PATH; CMake finds it here when TABPILOT_CUDA is AUTO or ON.
 [ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"
 cmake -S . -B "$BUILD_DIR" -DTABPILOT_CUDA="${TABPILOT_CUDA:-AUTO}" \
+  -DTABPILOT_XGBOOST_ROOT="$XGB_ROOT" \
   -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" >/dev/null
 cmake --build "$BUILD_DIR" -j"${JOBS:-$(nproc)}"
 echo "setup: built $BUILD_DIR/tabpilot"

@@ -2,6 +2,8 @@
 // batching, cost parameters, SHAP method, GPU path) is its own file's LearnerInfo.
 #include "tabpilot/trainer/learner.h"
 
+#include <algorithm>
+
 #include "tabpilot/common/error.h"
 #include "tabpilot/trainer/learner_factories.h"
 
@@ -49,6 +51,17 @@ std::unique_ptr<Learner> make_learner(std::string_view learner) {
 std::vector<std::string> learner_names() {
   std::vector<std::string> out;
   for (const LearnerInfo* e : registered_learners()) out.push_back(e->name);
+  return out;
+}
+
+std::vector<std::string> learner_runtimes(const std::vector<std::string>& learners) {
+  std::vector<std::string> out;
+  for (const auto& name : learners) {
+    const LearnerInfo& info = learner_info(name);
+    if (!info.runtime) continue;
+    std::string d = info.runtime();
+    if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(std::move(d));
+  }
   return out;
 }
 

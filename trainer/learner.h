@@ -92,6 +92,9 @@ struct LearnerInfo {
   std::vector<std::string> cost_params;
   ShapMethod shap = ShapMethod::kNone;
   bool gpu = false;  // trains on a GPU slot's device (the others use the slot's host threads)
+  // The library behind it and whether it can use a GPU ("XGBoost 1.7.4 (CPU only)"), for
+  // tabpilot --version and the job log. Null: tabpilot's own code.
+  std::string (*runtime)() = nullptr;
 };
 
 // The registry, in the order candidates list learners; an unknown name throws InputError
@@ -101,5 +104,7 @@ const std::vector<const LearnerInfo*>& registered_learners();
 const ParamTable& learner_params(std::string_view learner);
 std::unique_ptr<Learner> make_learner(std::string_view learner);
 std::vector<std::string> learner_names();
+// The distinct runtime descriptions (LearnerInfo::runtime) of these learners, in order.
+std::vector<std::string> learner_runtimes(const std::vector<std::string>& learners);
 
 }  // namespace tabpilot

@@ -220,6 +220,7 @@ const LearnerInfo& random_forest_learner_info() {
     i.cost_params = {"n_trees", "max_depth"};
     i.shap = ShapMethod::kTree;
     i.gpu = xgb::has_cuda();
+    i.runtime = xgb::describe_library;
     return i;
   }();
   return info;

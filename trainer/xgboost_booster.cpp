@@ -113,10 +113,31 @@ bool has_cuda() {
   return has;
 }
 
+int library_major() {
+  static const int major = [] {
+    int ma = 0, mi = 0, pa = 0;
+    XGBoostVersion(&ma, &mi, &pa);
+    return ma;
+  }();
+  return major;
+}
+
+std::string describe_library() {
+  int ma = 0, mi = 0, pa = 0;
+  XGBoostVersion(&ma, &mi, &pa);
+  return "XGBoost " + std::to_string(ma) + "." + std::to_string(mi) + "." + std::to_string(pa) +
+         (has_cuda() ? " (CUDA)" : " (CPU only)");
+}
+
 void set_device(Booster& b, const Device& device) {
   if (device.is_cuda() && has_cuda()) {
-    b.set("tree_method", "gpu_hist");
-    b.set("gpu_id", std::to_string(device.ordinal));
+    if (library_major() >= 2) {
+      b.set("device", "cuda:" + std::to_string(device.ordinal));
+      b.set("tree_method", "hist");
+    } else {
+      b.set("tree_method", "gpu_hist");
+      b.set("gpu_id", std::to_string(device.ordinal));
+    }
     return;
   }
   b.set("tree_method", "hist");
@@ -124,8 +145,9 @@ void set_device(Booster& b, const Device& device) {
     static std::once_flag once;
     std::call_once(once, [] {
       log::info(
-          "xgboost: training on CPU because libxgboost was built without CUDA "
-          "(USE_CUDA false in XGBuildInfo); install a CUDA build of libxgboost for GPU");
+          "xgboost: training on CPU because the loaded libxgboost has no CUDA (" +
+          describe_library() +
+          "); TABPILOT_XGBOOST_CUDA=1 ./scripts/setup.sh builds and links one with CUDA");
     });
   }
 }
@@ -169,6 +191,9 @@ TreeModel::TreeModel(Booster booster, Task task, int num_classes, int64_t num_fe
       iteration_end_(iteration_end),
       threads_(threads) {
   booster_.set("nthread", std::to_string(threads_));
+  // Predictions read host rows: a model trained on a GPU predicts on the CPU (XGBoost 2+
+  // would otherwise copy each batch to the device, and warn about the mismatch).
+  if (library_major() >= 2) booster_.set("device", "cpu");
   warm_up();
 }
 

@@ -72,7 +72,13 @@ void check_labels(const std::vector<float>& y, size_t rows, Task task, int k, co
 
 // Whether the loaded libxgboost was built with CUDA (XGBuildInfo's USE_CUDA).
 bool has_cuda();
-// tree_method gpu_hist on the slot's GPU when the library has CUDA, else hist (said once).
+// The loaded library's version (XGBoostVersion): 1.7 takes tree_method gpu_hist and gpu_id,
+// 2.0 and later take device=cuda:N with tree_method hist.
+int library_major();
+// "XGBoost 1.7.4 (CPU only)" or "XGBoost 3.1.3 (CUDA)": what tabpilot --version and the job
+// log say about the library they loaded.
+std::string describe_library();
+// Training on the slot's GPU when the library has CUDA, else on the CPU (said once).
 void set_device(Booster& b, const Device& device);
 // The objective and evaluation metric for a task; returns the metric's name.
 std::string set_objective(Booster& b, Task task, int num_classes);

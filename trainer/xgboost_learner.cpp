@@ -193,6 +193,7 @@ const LearnerInfo& xgboost_learner_info() {
     i.cost_params = {"num_round"};
     i.shap = ShapMethod::kTree;
     i.gpu = xgb::has_cuda();
+    i.runtime = xgb::describe_library;
     return i;
   }();
   return info;
