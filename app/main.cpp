@@ -15,6 +15,7 @@
 #include "tabpilot/automl/job_location.h"
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/log.h"
+#include "tabpilot/common/version.h"
 #include "tabpilot/cuda/device.h"
 #include "tabpilot/trainer/learner.h"
 #include "tabpilot/report/reports.h"
@@ -82,7 +83,7 @@ int main(int argc, char** argv) {
   CLI::App app{"tabpilot: AutoML for tabular data (CSV + target column -> tuned model)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] {
-    std::string v = "tabpilot 0.1.0\n" + describe_compute();
+    std::string v = std::string("tabpilot ") + kTabpilotVersion + "\n" + describe_compute();
     for (const auto& r : learner_runtimes(learner_names())) v += "\n" + r;
     return v;
   });

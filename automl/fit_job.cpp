@@ -74,7 +74,15 @@ void FitJob::create_folder() {
   if (config_.overwrite && is_job_folder(job_dir_)) remove_job_folder(job_dir_);
   create_output_folder(config_.output_dir, "--output");
   create_output_folder(job_dir_, "job folder");
-  store_ = open_job_store(job_dir_);
+  store_ = open_store(config_.store, job_dir_, name_);
+  // A shared store outlives job folders: a job of this name already in it is refused (or,
+  // with --force, emptied) as a job folder of this name would be.
+  if (!config_.store.empty() && !store_->trials().empty()) {
+    if (!config_.overwrite)
+      throw InputError(store_->location() + ": the store holds a job named " + name_ +
+                       " already (choose another --name, or --force to replace it)");
+    store_->clear();
+  }
   status_ = JobStatus::kInProgress;
   secondary_ = "AnalyzingData";
   write_job_json();
@@ -115,19 +123,10 @@ void FitJob::tune() {
                                                  {"problem_type", to_string(plan_.task)},
                                                  {"objective", to_string(plan_.objective)},
                                                  {"candidates", defs}});
-  for (const auto& c : plan_.candidates) {
-    spaces_.push_back(&c.space);
-    candidate_names_.push_back(c.name);
-  }
   features_ = std::make_unique<FeatureCache>(plan_, plan_.large);
-  {
-    std::lock_guard<std::mutex> lock(results_mutex_);
-    pool_ = TrialPool(plan_.large ? 1 : kPoolSize, kPoolPerCandidate,
-                      higher_is_better(plan_.objective));
-    timings_["ingest_seconds"] = ingest_.seconds;
-    timings_["ingest_rows"] = ingest_.rows;
-    timings_["ingest_bytes"] = ingest_.bytes;
-  }
+  timings_["ingest_seconds"] = ingest_.seconds;
+  timings_["ingest_rows"] = ingest_.rows;
+  timings_["ingest_bytes"] = ingest_.bytes;
   secondary_ = "ModelTuning";
   write_job_json();
 
@@ -143,12 +142,8 @@ void FitJob::tune() {
   std::vector<Device> gpus;
   if (config_.device != DeviceMode::kCpu)
     for (const auto& d : cuda_devices()) gpus.push_back(d.device);
-  auto slots = plan_slots(threads, per_trial, gpus, config_.slots_per_gpu, config_.device);
-  {
-    std::lock_guard<std::mutex> lock(results_mutex_);
-    slots_ = slots;
-    slot_trials_.assign(slots.size(), 0);
-  }
+  const auto slots = plan_slots(threads, per_trial, gpus, config_.slots_per_gpu, config_.device);
+  slots_ = slots;
   size_t gpu_slots = 0;
   for (const auto& sl : slots) gpu_slots += sl.device.is_cuda() ? 1 : 0;
   if (config_.progress) {
@@ -173,19 +168,17 @@ void FitJob::tune() {
   const double per_trial_limit = config_.trial_time_limit_s > 0
                                      ? config_.trial_time_limit_s
                                      : std::max(10.0, config_.time_limit_s / 3);
-  sampler_ = make_sampler(config_.sampler);
-  if (resuming_) {
-    load_pool();
-    requeue_abandoned();
-  }
+  if (resuming_) requeue_abandoned();
   progress_ =
       std::make_unique<Progress>(config_.progress, config_.max_candidates, config_.time_limit_s);
-  run_trials(
-      slots, job_stop_, per_trial_limit, [this] { return ask(); },
-      [this](const TrialTicket& t, const Slot& s, const StopToken& stop) { run_ticket(t, s, stop); },
-      [this](const TrialTicket& t, const std::string& msg) {
-        fail_trial(t.trial_id, "internal error: " + msg);
-      });
+  RunnerOptions options;
+  options.owner = this_worker().str();
+  options.progress = progress_.get();
+  options.log_failures = config_.progress;
+  runner_ = std::make_unique<TrialRunner>(plan_, *store_, *features_, options);
+  tuning_ = true;
+  runner_->run(slots, job_stop_, per_trial_limit);
+  tuning_ = false;
   progress_->stop();
   time_limit_reached_ = job_stop_.timed_out();
 }
@@ -234,6 +227,7 @@ void FitJob::refit_best() {
 }
 
 JobResult FitJob::finish() {
+  load_pool();
   if (pool_.empty()) {
     std::string reason = "no trial completed";
     for (const auto& t : store_->trials())
@@ -245,8 +239,8 @@ JobResult FitJob::finish() {
       reason += " within the time limit of " + nlohmann::json(config_.time_limit_s).dump() + " s";
     return fail(reason);
   }
-  const PoolEntry& top = pool_.best();
-  best_ = top.pipeline;
+  PoolEntry& top = pool_.best();
+  best_ = top.model();
   best_id_ = top.id;
   best_name_ = top.name;
   best_objective_ = top.objective;
@@ -290,13 +284,11 @@ JobResult FitJob::finish() {
   fs::rename(model_tmp, job_dir_ / kModelDir);
   write_file_atomic(job_dir_ / kTrialsCsv, format_trials(list_trials(job_dir_.string()), "csv"));
   status_ = stopped_ ? JobStatus::kStopped : JobStatus::kCompleted;
-  {
-    std::lock_guard<std::mutex> lock(ask_mutex_);
-    secondary_ = stopped_                           ? "Stopped"
-                 : time_limit_reached_              ? "MaxAutoMLJobRuntimeReached"
-                 : asked_ >= config_.max_candidates ? "MaxCandidatesReached"
-                                                    : "Completed";
-  }
+  const int created = runner_ ? runner_->trials_created() : 0;
+  secondary_ = stopped_                            ? "Stopped"
+               : time_limit_reached_               ? "MaxAutoMLJobRuntimeReached"
+               : created >= config_.max_candidates ? "MaxCandidatesReached"
+                                                   : "Completed";
   write_job_json();
   JobResult r;
   r.job_dir = job_dir_.string();
@@ -341,17 +333,14 @@ void FitJob::write_job_json() {
   s.config = given_config_;
   s.config.cv_folds = config_.cv_folds;
   nlohmann::json j = job_description(s, store_.get(), job_dir_);
-  nlohmann::json t, slots = nlohmann::json::array();
-  {
-    std::lock_guard<std::mutex> lock(results_mutex_);
-    t = timings_;
-    // The slot plan: which slots are GPU slots, and how many trials each ran.
-    for (size_t i = 0; i < slots_.size(); ++i)
-      slots.push_back({{"slot", slots_[i].index},
-                       {"device", slots_[i].device.str()},
-                       {"threads", slots_[i].threads},
-                       {"trials", slot_trials_[i]}});
-  }
+  nlohmann::json t = timings_, slots = nlohmann::json::array();
+  // The slot plan: which slots are GPU slots, and how many trials each ran.
+  const std::vector<int> per_slot = runner_ ? runner_->trials_per_slot() : std::vector<int>{};
+  for (size_t i = 0; i < slots_.size(); ++i)
+    slots.push_back({{"slot", slots_[i].index},
+                     {"device", slots_[i].device.str()},
+                     {"threads", slots_[i].threads},
+                     {"trials", i < per_slot.size() ? per_slot[i] : 0}});
   if (features_) {
     t["transform_seconds"] = features_->transform_seconds();
     t["transform_rows"] = features_->transform_rows();

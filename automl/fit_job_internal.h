@@ -2,9 +2,11 @@
 // comes from the plan (job_plan.h) and the one trial function (trial.h); FitJob only does the
 // effects: the job folder, the store, asking the sampler, running trials on slots, recording
 // them, keeping the pool, and the results at the end.
-//   fit_job.cpp     run(): the folder, the tuning loop, the ensemble/threshold/refit, job.json
-//   fit_trials.cpp  ask(), running one trial or a batch on a slot, recording, the pool
-//   fit_resume.cpp  resuming a killed job, the watcher (cancel, elapsed time, leases)
+//   fit_job.cpp     run(): the folder, tuning (a TrialRunner), the ensemble/threshold/refit,
+//                   job.json
+//   fit_resume.cpp  resuming a killed job, the pool from the store, the watcher (cancel,
+//                   elapsed time, leases)
+// The trials themselves run in automl/trial_runner.h, which workers on other machines share.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -25,6 +27,8 @@
 #include "tabpilot/automl/progress.h"
 #include "tabpilot/automl/trial.h"
 #include "tabpilot/automl/trial_pool.h"
+#include "tabpilot/automl/trial_runner.h"
+#include "tabpilot/store/postgres_store.h"
 #include "tabpilot/common/files.h"
 #include "tabpilot/common/stop_token.h"
 #include "tabpilot/common/thread_annotations.h"
@@ -38,7 +42,7 @@ namespace tabpilot::fit_detail {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-inline constexpr const char* kEnsembleCandidate = "ensemble";
+inline constexpr const char* kEnsembleCandidate = kEnsembleLearner;
 
 class FitJob {
  public:
@@ -55,29 +59,22 @@ class FitJob {
   void create_folder();
   void write_analysis();
 
-  // ---- tuning (fit_job.cpp, fit_trials.cpp) ------------------------------------------------
+  // ---- tuning (fit_job.cpp): a TrialRunner on this process's slots --------------------------
   void tune();
-  std::optional<TrialTicket> ask();
-  void run_ticket(const TrialTicket& t, const Slot& slot, const StopToken& stop);
-  // Companions for a batch: the next trials of the job, sampled from the same candidate with
-  // the leader's batch_keys, so that they can train as one batch.
-  void add_companions(std::vector<TrialSpec>& specs, int count);
-  int batch_size_for(const CandidateDefinition& cand, const Slot& slot) const;
-  // Fold 0's learning curve into the store, and the pruner's verdict at its rungs.
-  std::optional<std::string> report_step(int64_t id, int step, double value);
-  // The outcome into the store (COMPLETE/PRUNED/FAIL) and, when complete, into the pool.
-  void record(const TrialSpec& spec, TrialOutcome& out, const Slot& slot, const StopToken& stop,
-              bool job_limit, double seconds, size_t batch);
-  void offer_to_pool(const TrialSpec& spec, TrialOutcome& out);
-  void fail_trial(int64_t id, const std::string& reason);
 
   // ---- resume (fit_resume.cpp) --------------------------------------------------------------
   bool can_resume(const nlohmann::json& job);
   void open_resumed_store();
-  void load_pool();            // the pool's trials back from the store's artifacts
-  void requeue_abandoned();    // RUNNING trials whose owner is gone -> WAITING, run first
-  void start_watcher();        // outside cancel, the elapsed-time heartbeat, trial leases
+  // RUNNING trials whose owner is gone -> WAITING (the runner claims them first); at resume
+  // and, while tuning, every few seconds (a worker on another machine may die).
+  int requeue_abandoned();
+  void start_watcher();  // outside cancel, the elapsed time, this process's leases
   void stop_watcher();
+
+  // ---- the pool (fit_resume.cpp) ------------------------------------------------------------
+  // The pool as the store holds it: its best trials by the records, their predictions read
+  // now and their models when first used.
+  void load_pool();
 
   // ---- the end (fit_job.cpp) --------------------------------------------------------------
   // The ensemble (when it beats the best trial), the decision threshold, the refit.
@@ -100,10 +97,6 @@ class FitJob {
   JobPlan plan_;
   std::unique_ptr<TrialStore> store_;  // thread safe itself
   std::unique_ptr<FeatureCache> features_;
-  std::unique_ptr<Sampler> sampler_;
-  std::vector<const SearchSpace*> spaces_;  // of plan_.candidates, for the sampler
-  std::vector<std::string> candidate_names_;
-  PrunerConfig pruner_config_{true, 20, 3};
   std::unique_ptr<Progress> progress_;
   int threads_ = 1;
   StopToken job_stop_;   // tuning: no trial runs past it
@@ -111,20 +104,13 @@ class FitJob {
   std::atomic<bool> cancel_{false};
   std::atomic<bool> stopped_{false};  // config_.cancel fired
 
-  // The order in which trials are created: one ask at a time.
-  std::mutex ask_mutex_;
-  int asked_ TP_GUARDED_BY(ask_mutex_) = 0;  // trials this job has created (the cap counts them)
-  std::deque<TrialRecord> requeued_ TP_GUARDED_BY(ask_mutex_);  // to run again first (resume)
+  std::unique_ptr<TrialRunner> runner_;
+  std::atomic<bool> tuning_{false};  // the runner runs (the watcher re-queues lost trials)
+  std::vector<Slot> slots_;
+  nlohmann::json timings_ = nlohmann::json::object();  // set before tuning
 
-  // Results as trials finish.
-  std::mutex results_mutex_;
-  TrialPool pool_ TP_GUARDED_BY(results_mutex_){kPoolSize, kPoolPerCandidate, false};
-  int finished_ TP_GUARDED_BY(results_mutex_) = 0;
-  std::vector<Slot> slots_ TP_GUARDED_BY(results_mutex_);  // where trials run
-  std::vector<int> slot_trials_ TP_GUARDED_BY(results_mutex_);  // trials finished per slot
-  nlohmann::json timings_ TP_GUARDED_BY(results_mutex_) = nlohmann::json::object();
-
-  // After tuning (one thread): the model and what the end of the job decided.
+  // After tuning (one thread): the pool, the model and what the end of the job decided.
+  TrialPool pool_{kPoolSize, kPoolPerCandidate, false};
   std::shared_ptr<Pipeline> best_;
   int64_t best_id_ = 0;
   std::string best_name_;

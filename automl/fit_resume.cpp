@@ -6,6 +6,7 @@
 // cancel request (SIGTERM) becomes a stop, the elapsed time goes to the store, and the leases
 // of this process's trials are renewed.
 #include "tabpilot/automl/fit_job_internal.h"
+#include "tabpilot/automl/job_store_keys.h"
 #include "tabpilot/automl/lease.h"
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/files.h"
@@ -14,9 +15,6 @@
 namespace tabpilot::fit_detail {
 namespace {
 
-constexpr const char* kGivenConfigKey = "given_config";
-constexpr const char* kElapsedKey = "elapsed_seconds";
-constexpr const char* kCreationKey = "creation_time";
 
 // What decides the job's results; callbacks, output and progress settings may differ.
 nlohmann::json comparable(nlohmann::json c) {
@@ -28,9 +26,9 @@ nlohmann::json comparable(nlohmann::json c) {
 
 bool FitJob::can_resume(const nlohmann::json& job) {
   if (job.value("AutoMLJobStatus", "") != "InProgress") return false;
-  if (!fs::exists(job_dir_ / kStoreFile)) return false;
-  auto store = open_job_store(job_dir_);
-  auto given = store->get_value(kGivenConfigKey);
+  if (config_.store.empty() && !fs::exists(job_dir_ / kStoreFile)) return false;
+  auto store = open_store(config_.store, job_dir_, name_);
+  auto given = store->get_value(job_keys::kGivenConfig);
   if (!given) return false;
   if (comparable(*given) != comparable(job_config_json(given_config_)))
     throw InputError(job_dir_.string() +
@@ -51,52 +49,39 @@ void FitJob::open_resumed_store() {
   if (!sha.empty() && sha != plan_.train_sha256)
     throw InputError(config_.train_path + ": the training file changed since job " + name_ +
                      " started; it cannot be resumed (use --force to start over)");
-  store_ = open_job_store(job_dir_);
-  prior_elapsed_ = store_->get_value(kElapsedKey).value_or(0.0).get<double>();
+  store_ = open_store(config_.store, job_dir_, name_);
+  prior_elapsed_ = store_->get_value(job_keys::kElapsed).value_or(0.0).get<double>();
   // The job's clock starts where the killed run's stopped.
   start_ -= std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(prior_elapsed_));
-  creation_time_ = store_->get_value(kCreationKey).value_or(unix_now() - prior_elapsed_).get<double>();
+  creation_time_ = store_->get_value(job_keys::kCreationTime).value_or(unix_now() - prior_elapsed_).get<double>();
   status_ = JobStatus::kInProgress;
   secondary_ = "AnalyzingData";
   write_job_json();
 }
 
-void FitJob::requeue_abandoned() {
-  const double now = unix_now();
-  std::vector<int64_t> lapsed;
-  for (const auto& t : store_->trials())
-    if (t.state == TrialState::kRunning && !lease_holds(t, now)) lapsed.push_back(t.id);
-  const int requeued = store_->requeue(lapsed);
-  if (requeued > 0 && config_.progress)
-    log::info("resume: " + std::to_string(requeued) + " trial(s) were running when the job stopped");
-  std::lock_guard<std::mutex> lock(ask_mutex_);
+int FitJob::requeue_abandoned() {
+  const int requeued = requeue_lapsed(*store_, unix_now());
   int kept = 0;
-  for (auto& t : store_->trials()) {
-    if (t.learner == kEnsembleCandidate) continue;
-    asked_ = std::max(asked_, t.index + 1);
-    if (t.state == TrialState::kWaiting) {
-      requeued_.push_back(t);
-    } else {
-      ++kept;
-    }
-  }
-  {
-    std::lock_guard<std::mutex> results(results_mutex_);
-    finished_ = kept;
-  }
-  if (config_.progress)
+  if (!tuning_)
+    for (const auto& t : store_->trials())
+      if (is_finished(t.state) && t.learner != kEnsembleCandidate) ++kept;
+  if (!tuning_ && config_.progress)  // at resume, before tuning
     log::info("resuming: " + std::to_string(kept) + " trial(s) kept, " +
-              std::to_string(requeued_.size()) + " to run again, " +
+              std::to_string(requeued) + " to run again, " +
               std::to_string(static_cast<int>(prior_elapsed_)) + " s already spent");
+  else if (requeued > 0 && config_.progress)
+    log::info(std::to_string(requeued) + " trial(s) lost their worker; they run again");
+  return requeued;
 }
 
 void FitJob::load_pool() {
   const size_t values = plan_.valid_rows.size() * static_cast<size_t>(plan_.num_classes());
+  pool_ = TrialPool(plan_.large ? 1 : kPoolSize, kPoolPerCandidate,
+                    higher_is_better(plan_.objective));
   std::vector<TrialRecord> done;
   for (auto& t : store_->trials())
     if (t.state == TrialState::kComplete && t.objective && t.learner != kEnsembleCandidate)
       done.push_back(std::move(t));
-  std::lock_guard<std::mutex> lock(results_mutex_);
   std::sort(done.begin(), done.end(), [&](const TrialRecord& a, const TrialRecord& b) {
     return pool_.better(*a.objective, a.id, *b.objective, b.id);
   });
@@ -105,10 +90,7 @@ void FitJob::load_pool() {
     const int cand = plan_.candidate_index(t.candidate);
     if (cand < 0 || !pool_.admits(static_cast<size_t>(cand), *t.objective, t.id)) continue;
     try {
-      const auto files = store_->get_artifacts(t.name);
-      if (!files) continue;
-      PoolEntry e = pool_entry_from_files(*files, (job_dir_ / kArtifactsDirName / t.name).string(),
-                                          values);
+      PoolEntry e = pool_entry_from_store(*store_, t.name, values);
       e.id = t.id;
       e.name = t.name;
       e.cand = static_cast<size_t>(cand);
@@ -117,16 +99,16 @@ void FitJob::load_pool() {
       e.seed = plan_.trial_seed(t.index);
       pool_.insert(std::move(e));
     } catch (const std::exception& ex) {
-      log::warn("resume: the saved model of trial " + t.name + " is not usable (" + ex.what() +
+      log::warn("the saved model of trial " + t.name + " is not usable (" + ex.what() +
                 "); it stays in the leaderboard but not in the ensemble pool");
     }
   }
 }
 
 void FitJob::start_watcher() {
-  if (!store_->get_value(kGivenConfigKey)) {
-    store_->put_value(kGivenConfigKey, job_config_json(given_config_));
-    store_->put_value(kCreationKey, creation_time_);
+  if (!store_->get_value(job_keys::kGivenConfig)) {
+    store_->put_value(job_keys::kGivenConfig, job_config_json(given_config_));
+    store_->put_value(job_keys::kCreationTime, creation_time_);
   }
   watcher_done_ = false;
   watcher_ = std::thread([this] {
@@ -144,9 +126,12 @@ void FitJob::start_watcher() {
       try {
         // The elapsed time, once a second: what a resumed run counts as already spent.
         if (tick % 50 == 0)
-          store_->put_value(kElapsedKey,
+          store_->put_value(job_keys::kElapsed,
                             std::chrono::duration<double>(Clock::now() - start_).count());
-        if (tick % heartbeat_ticks == 0) store_->heartbeat(owner);
+        if (tick % heartbeat_ticks == 0) {
+          store_->heartbeat(owner);
+          if (tuning_) requeue_abandoned();  // a worker elsewhere may have died mid-trial
+        }
       } catch (const std::exception&) {
         // A busy or full disk must not stop the job; the next tick tries again.
       }

@@ -13,6 +13,7 @@
 
 #include "tabpilot/data/problem_type.h"
 #include "tabpilot/data/table.h"
+#include "tabpilot/store/trial_store.h"
 #include "tabpilot/tuner/scheduler.h"
 
 namespace tabpilot {
@@ -38,6 +39,9 @@ struct JobConfig {
   int cv_folds = -1;
   double validation_fraction = 0.2;
   std::vector<std::string> learners;  // empty = all
+  // Where the trials live: empty, the SQLite file of the job folder; a postgresql:// URL, a
+  // server that workers on other machines share (no password in it: PGPASSWORD or .pgpass).
+  std::string store;
   // Column types that replace the inferred ones (--column-type NAME=TYPE).
   std::map<std::string, ColumnType> column_types;
   bool progress = true;               // live progress line / log lines
@@ -113,6 +117,10 @@ nlohmann::json describe_job(const std::string& job_dir);
 // ("validation:<metric>" / "duration" / "name"), at most `top` (0 = all).
 nlohmann::json list_trials(const std::string& job_dir, const std::string& sort_key = "",
                            size_t top = 0);
+// The same from a store and its job document (`tabpilot trials --store URL --job NAME`, while
+// the job runs on other machines).
+nlohmann::json list_trials(const TrialStore& store, const nlohmann::json& job,
+                           const std::string& sort_key = "", size_t top = 0);
 // Formats list_trials rows: "table" (aligned text), "csv" or "json".
 std::string format_trials(const nlohmann::json& rows, const std::string& format);
 

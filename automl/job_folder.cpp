@@ -2,6 +2,7 @@
 
 #include "tabpilot/common/error.h"
 #include "tabpilot/common/files.h"
+#include "tabpilot/store/postgres_store.h"
 
 namespace fs = std::filesystem;
 
@@ -13,6 +14,20 @@ std::filesystem::path require_job_dir(const std::string& dir) {
   if (!fs::exists(p / kJobFile))
     throw InputError(dir + ": not a tabpilot job folder (no " + std::string(kJobFile) + ")");
   return p;
+}
+
+std::string store_spec(const nlohmann::json& job) {
+  if (!job.contains("tabpilot") || !job["tabpilot"].contains("config")) return {};
+  return job["tabpilot"]["config"].value("store", std::string());
+}
+
+std::unique_ptr<TrialStore> open_folder_store(const fs::path& job_dir, const nlohmann::json& job) {
+  return open_store(store_spec(job), job_dir, job.value("AutoMLJobName", job_dir.filename().string()));
+}
+
+std::unique_ptr<TrialStore> open_folder_store(const fs::path& job_dir) {
+  const fs::path file = job_dir / kJobFile;
+  return open_folder_store(job_dir, fs::exists(file) ? read_json(file) : nlohmann::json::object());
 }
 
 nlohmann::json candidate_json(const TrialRecord& t, Metric objective, const fs::path& job_dir) {
@@ -95,6 +110,7 @@ nlohmann::json job_config_json(const JobConfig& c) {
                       {"ensemble_rounds", c.ensemble_rounds},
                       {"ensemble_metric", c.ensemble_metric}};
   j["problem_type"] = c.problem_type ? nlohmann::json(to_string(*c.problem_type)) : nlohmann::json();
+  if (!c.store.empty()) j["store"] = c.store;  // a URL without a password (refused otherwise)
   // Only when given, so that job folders written before the option compare equal on resume.
   if (!c.column_types.empty()) {
     nlohmann::json types = nlohmann::json::object();
@@ -127,6 +143,7 @@ JobConfig job_config_from_json(const nlohmann::json& j) {
   c.tune_threshold = j.value("tune_threshold", c.tune_threshold);
   c.ensemble_rounds = j.value("ensemble_rounds", c.ensemble_rounds);
   c.ensemble_metric = j.value("ensemble_metric", c.ensemble_metric);
+  c.store = j.value("store", std::string());
   if (j.contains("column_types") && j["column_types"].is_object())
     for (const auto& [name, type] : j["column_types"].items())
       c.column_types[name] = column_type_from_string(type.get<std::string>());

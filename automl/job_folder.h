@@ -53,4 +53,13 @@ nlohmann::json candidate_json(const TrialRecord& t, Metric objective,
 // A job folder from a path that is one, or throws InputError saying what is missing.
 std::filesystem::path require_job_dir(const std::string& dir);
 
+// The store URL job.json's configuration names; empty for the folder's own SQLite file.
+std::string store_spec(const nlohmann::json& job);
+
+// The store of a job folder, as its job.json names it (the folder's SQLite file, or the
+// PostgreSQL database its configuration's store URL names).
+std::unique_ptr<TrialStore> open_folder_store(const std::filesystem::path& job_dir,
+                                              const nlohmann::json& job);
+std::unique_ptr<TrialStore> open_folder_store(const std::filesystem::path& job_dir);
+
 }  // namespace tabpilot

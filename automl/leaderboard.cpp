@@ -30,15 +30,28 @@ std::string cell(const nlohmann::json& v) {
   return v.dump();
 }
 
+// "host:pid" of a lease owner "host:pid:start" (automl/lease.h): the worker that ran it.
+std::string worker_of(const std::string& owner) {
+  const size_t last = owner.rfind(':');
+  return last == std::string::npos ? owner : owner.substr(0, last);
+}
+
 }  // namespace
 
 nlohmann::json list_trials(const std::string& job_dir, const std::string& sort_key, size_t top) {
   auto dir = require_job_dir(job_dir);
-  nlohmann::json job = read_json(dir / kJobFile);
+  const nlohmann::json job = read_json(dir / kJobFile);
+  return list_trials(*open_folder_store(dir, job), job, sort_key, top);
+}
+
+nlohmann::json list_trials(const TrialStore& store, const nlohmann::json& job,
+                           const std::string& sort_key, size_t top) {
+  if (!job.contains("ResolvedAttributes") || !job.contains("AutoMLJobObjective"))
+    throw InputError(store.location() + ": the job has not resolved its problem type yet");
   std::string problem = job["ResolvedAttributes"]["ProblemType"];
   Task task = task_from_string(problem);
   Metric objective = metric_from_string(job["AutoMLJobObjective"]["MetricName"].get<std::string>(), task);
-  auto trials = open_job_store(dir)->trials();
+  auto trials = store.trials();
 
   // Sort key: the objective by default; "validation:<metric>", "train:<metric>",
   // "duration", "name" or "id" otherwise.
@@ -102,7 +115,8 @@ nlohmann::json list_trials(const std::string& job_dir, const std::string& sort_k
                         {"validation", t.metrics.value("validation", nlohmann::json::object())},
                         {"train", t.metrics.value("train", nlohmann::json::object())},
                         {"params", t.params},
-                        {"error", t.error}};
+                        {"error", t.error},
+                        {"worker", worker_of(t.owner)}};
     rows.push_back(std::move(r));
   }
   return rows;
@@ -124,6 +138,7 @@ std::string format_trials(const nlohmann::json& rows, const std::string& format)
     header.push_back("params");
     header.push_back("error");
   }
+  header.push_back("worker");
   std::vector<std::vector<std::string>> table;
   for (const auto& r : rows) {
     std::vector<std::string> line = {cell(r["rank"]), cell(r["trial"]), cell(r["learner"]),
@@ -135,6 +150,7 @@ std::string format_trials(const nlohmann::json& rows, const std::string& format)
       line.push_back(r["params"].dump());
       line.push_back(cell(r["error"]));
     }
+    line.push_back(r.contains("worker") ? cell(r["worker"]) : "");
     table.push_back(std::move(line));
   }
   std::ostringstream out;

@@ -75,4 +75,11 @@ bool lease_holds(const TrialRecord& t, double now, double lease_seconds) {
   return now - t.heartbeat_at < lease_seconds;
 }
 
+int requeue_lapsed(TrialStore& store, double now, double lease_seconds) {
+  std::vector<TrialRecord> lapsed;
+  for (auto& t : store.trials_in(TrialState::kRunning))
+    if (!lease_holds(t, now, lease_seconds)) lapsed.push_back(std::move(t));
+  return lapsed.empty() ? 0 : store.requeue(lapsed);
+}
+
 }  // namespace tabpilot

@@ -30,4 +30,10 @@ std::optional<WorkerId> parse_worker(const std::string& s);
 // before leases existed) has none.
 bool lease_holds(const TrialRecord& t, double now, double lease_seconds = kLeaseSeconds);
 
+// The RUNNING trials whose lease lapsed, back to WAITING (the next ask claims them), reading
+// the store's RUNNING trials now. Any worker of a job may run it, as often as it likes: a
+// trial whose lease was renewed or that changed hands meanwhile is left alone
+// (TrialStore::requeue). Returns how many.
+int requeue_lapsed(TrialStore& store, double now, double lease_seconds = kLeaseSeconds);
+
 }  // namespace tabpilot

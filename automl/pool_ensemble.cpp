@@ -5,7 +5,7 @@
 
 namespace tabpilot {
 
-PoolEnsemble ensemble_of_pool(const std::vector<PoolEntry>& pool, const std::vector<float>& y,
+PoolEnsemble ensemble_of_pool(std::vector<PoolEntry>& pool, const std::vector<float>& y,
                               Task task, int num_classes, Metric objective,
                               const std::string& rule, int rounds) {
   PoolEnsemble out;
@@ -39,7 +39,7 @@ PoolEnsemble ensemble_of_pool(const std::vector<PoolEntry>& pool, const std::vec
   out.pred.assign(pool[0].oof.size(), 0.0f);
   for (size_t m = 0; m < pool.size(); ++m) {
     if (sel.weights[m] <= 0) continue;
-    const auto& src = pool[m].pipeline->members;
+    const auto& src = pool[m].model()->members;
     for (const auto& member : src) {
       PipelineMember copy;
       copy.transform = member.transform;

@@ -24,7 +24,7 @@ struct PoolEnsemble {
 };
 
 // `y`: the pool's validation targets. rule: JobConfig::ensemble_metric.
-PoolEnsemble ensemble_of_pool(const std::vector<PoolEntry>& pool, const std::vector<float>& y,
+PoolEnsemble ensemble_of_pool(std::vector<PoolEntry>& pool, const std::vector<float>& y,
                               Task task, int num_classes, Metric objective,
                               const std::string& rule, int rounds);
 

@@ -32,7 +32,7 @@ ReproducedTrial reproduce_trial(const std::string& job_dir, const std::string& t
     throw InputError(config.train_path + ": the job's training file is gone");
   std::optional<TrialRecord> rec;
   std::string known;
-  for (auto& t : open_job_store(dir)->trials()) {
+  for (auto& t : open_folder_store(dir, job)->trials()) {
     if (t.name == trial_name) rec = t;
     if (known.size() < 200) known += (known.empty() ? "" : ", ") + t.name;
   }

@@ -28,27 +28,36 @@ ArtifactFiles pool_entry_files(const PoolEntry& e) {
   return files;
 }
 
-PoolEntry pool_entry_from_files(const ArtifactFiles& files, const std::string& where,
-                                size_t values) {
-  const auto info_it = files.find(kTrialFile);
-  const auto pred_it = files.find(kPredictionsFile);
-  if (info_it == files.end() || pred_it == files.end())
-    throw InputError(where + ": the saved trial is incomplete");
+const std::shared_ptr<Pipeline>& PoolEntry::model() {
+  if (!pipeline && load) pipeline = load();
+  if (!pipeline) throw std::logic_error("pool entry " + name + " has no model");
+  return pipeline;
+}
+
+PoolEntry pool_entry_from_store(const TrialStore& store, const std::string& trial, size_t values) {
+  const auto info_text = store.get_artifact(trial, kTrialFile);
+  const auto bytes = store.get_artifact(trial, kPredictionsFile);
+  if (!info_text || !bytes) throw InputError(trial + ": the saved trial is incomplete");
   nlohmann::json info;
   try {
-    info = nlohmann::json::parse(info_it->second);
+    info = nlohmann::json::parse(*info_text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(where + "/" + kTrialFile + ": not valid JSON");
+    throw InputError(trial + "/" + kTrialFile + ": not valid JSON");
   }
-  const std::string& bytes = pred_it->second;
-  if (bytes.size() != values * sizeof(float) || sha256_hex(bytes) != info.value("oof_sha256", ""))
+  if (bytes->size() != values * sizeof(float) || sha256_hex(*bytes) != info.value("oof_sha256", ""))
     throw InputError("validation predictions do not match this job's rows");
   PoolEntry e;
-  e.pipeline = std::make_shared<Pipeline>(Pipeline::from_files(files, where));
   e.oof.resize(values);
-  std::memcpy(e.oof.data(), bytes.data(), bytes.size());
+  std::memcpy(e.oof.data(), bytes->data(), bytes->size());
   e.fit_info = info.value("fit_info", nlohmann::json::object());
   e.fit_seconds = info.value("fit_seconds", 0.0);
+  const TrialStore* from = &store;
+  const std::string where = store.location() + " (" + trial + ")";
+  e.load = [from, trial, where] {
+    const auto files = from->get_artifacts(trial);
+    if (!files) throw InputError(where + ": the saved model is gone");
+    return std::make_shared<Pipeline>(Pipeline::from_files(*files, where));
+  };
   return e;
 }
 

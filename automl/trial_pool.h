@@ -5,6 +5,7 @@
 // Not thread safe: the job holds it under its own lock.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@
 
 namespace tabpilot {
 
+// The learner (and candidate) name of the trials that record an ensemble of other trials.
+inline constexpr const char* kEnsembleLearner = "ensemble";
+
 // Trials whose models the job keeps for ensembles and resume; on large data only the best.
 inline constexpr size_t kPoolSize = 20;
 inline constexpr size_t kPoolPerCandidate = 5;
@@ -26,7 +30,11 @@ struct PoolEntry {
   std::string name;
   size_t cand = 0;  // candidate index in the plan
   double objective = 0;
+  // The trial's fitted pipeline; when null, `load` reads it (from the store) on first use, so
+  // that a pool of twenty trials need not hold twenty models in memory.
   std::shared_ptr<Pipeline> pipeline;
+  std::function<std::shared_ptr<Pipeline>()> load;
+  const std::shared_ptr<Pipeline>& model();
   std::vector<float> oof;  // predictions on the plan's validation rows
   Params params;
   uint64_t seed = 0;  // the trial's seed (TrialSpec::seed)
@@ -37,10 +45,10 @@ struct PoolEntry {
 // A pool entry as trial-store artifacts: its pipeline's files, validation_predictions.f32
 // (the raw floats) and trial.json (id, objective, the predictions' SHA-256, fit info).
 ArtifactFiles pool_entry_files(const PoolEntry& e);
-// Back from artifacts: `values` is how many floats the predictions must hold (validation
-// rows x outputs); InputError when the files are incomplete or do not match.
-PoolEntry pool_entry_from_files(const ArtifactFiles& files, const std::string& where,
-                                size_t values);
+// A pool entry back from a store: trial.json and the predictions now (`values` floats:
+// validation rows x outputs; InputError when they are missing or do not match), the pipeline
+// when first used.
+PoolEntry pool_entry_from_store(const TrialStore& store, const std::string& trial, size_t values);
 
 class TrialPool {
  public:
@@ -56,6 +64,8 @@ class TrialPool {
   std::vector<std::string> insert(PoolEntry e);
 
   const std::vector<PoolEntry>& entries() const { return entries_; }  // best first
+  std::vector<PoolEntry>& entries() { return entries_; }
+  PoolEntry& best() { return entries_.front(); }
   bool empty() const { return entries_.empty(); }
   const PoolEntry& best() const { return entries_.front(); }
   size_t limit() const { return limit_; }

@@ -70,8 +70,12 @@ std::string recipe_lines(const nlohmann::json& c) {
 }
 
 std::vector<TrialRecord> read_trials(const fs::path& job_dir) {
-  if (!fs::exists(job_dir / kStoreFile)) return {};
-  return open_job_store(job_dir)->trials();
+  nlohmann::json job = read_json(job_dir / kJobFile);
+  // A folder-backed job whose store file is gone has no trials to describe; a shared store
+  // (PostgreSQL) lives elsewhere and is opened from job.json.
+  if (store_spec(job).empty() && !fs::exists(job_dir / kStoreFile))
+    return {};
+  return open_folder_store(job_dir, job)->trials();
 }
 
 std::string objective_text(const TrialRecord& t) {

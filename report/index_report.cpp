@@ -79,7 +79,11 @@ void write_index(const fs::path& job_dir, const ReportStatus& status) {
   const std::string state = job.value("AutoMLJobStatus", std::string("Unknown"));
   const Objective obj = objective_of(job);
   std::vector<TrialRecord> trials;
-  if (fs::exists(job_dir / kStoreFile)) trials = open_job_store(job_dir)->trials();
+  if (fs::exists(job_dir / kStoreFile) || !job.value("tabpilot", nlohmann::json::object())
+                                               .value("config", nlohmann::json::object())
+                                               .value("store", std::string())
+                                               .empty())
+    trials = open_folder_store(job_dir, job)->trials();
 
   std::vector<std::vector<std::string>> facts = {
       {"status", html::badge(state, state == "Completed" ? "ok" : state == "Failed" ? "high" : "info") +

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "tabpilot/automl/job_folder.h"
 #include "tabpilot/common/files.h"
 #include "tabpilot/common/log.h"
 #include "tabpilot/store/trial_store.h"
@@ -59,7 +60,7 @@ void TrialMetricsPrinter::poll() {
       higher_better_ = !(objective_ == "MSE" || objective_ == "RMSE" || objective_ == "MAE" ||
                          objective_ == "LogLoss");
     }
-    for (const auto& t : open_job_store(job_dir_)->trials()) {
+    for (const auto& t : open_folder_store(job_dir_)->trials()) {
       if (t.state != TrialState::kComplete || printed_.count(t.id)) continue;
       printed_.insert(t.id);
       std::string line = "trial=" + t.name;

@@ -8,10 +8,13 @@ cd "$(dirname "$0")/.."
 
 # libtorch-dev is only for tests/reference (our MLP math against LibTorch, TABPILOT_LIBTORCH).
 # chromium is only for tests/report (the HTML reports rendered headless; skipped without it).
+# libpq-dev builds the PostgreSQL trial store; postgresql (the server) is only for the tests
+# that start one of their own (tests/store, tests/app: many workers).
 packages=(build-essential cmake pkg-config libxgboost-dev nlohmann-json3-dev libcli11-dev
           libopenblas-dev libsqlite3-dev sqlite3 libssl-dev googletest libgtest-dev
           libgmock-dev libbenchmark-dev libtorch-dev chromium
-          clang-14 libclang-rt-14-dev wrk)  # scripts/fuzz.sh (libFuzzer), bench/serve
+          clang-14 libclang-rt-14-dev wrk  # scripts/fuzz.sh (libFuzzer), bench/serve
+          libpq-dev postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <algorithm>
 #include <map>
@@ -21,8 +22,9 @@ namespace tabpilot {
 namespace {
 
 // Bump when the schema changes; older files are migrated (SqliteStore::migrate), newer ones
-// refused. 2: trial numbers (idx) and leases (owner, heartbeat_at).
-constexpr int kSchemaVersion = 2;
+// refused. 2: trial numbers (idx) and leases (owner, heartbeat_at). 3: the change counter
+// (version) that incremental readers follow.
+constexpr int kSchemaVersion = 3;
 namespace fs = std::filesystem;
 constexpr int kBusyTimeoutMs = 10000;
 
@@ -47,8 +49,10 @@ CREATE TABLE IF NOT EXISTS trials(
   error TEXT NOT NULL DEFAULT '',
   info TEXT NOT NULL DEFAULT '{}',
   owner TEXT NOT NULL DEFAULT '',
-  heartbeat_at REAL);
+  heartbeat_at REAL,
+  version INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS trials_by_candidate ON trials(candidate, state);
+CREATE INDEX IF NOT EXISTS trials_by_version ON trials(version);
 CREATE TABLE IF NOT EXISTS meta(
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL);
@@ -63,6 +67,21 @@ constexpr const char* kTrialColumns =
     "SELECT id, name, candidate, learner, state, params, metrics, objective, created_at, "
     "started_at, finished_at, error, info, idx, owner, heartbeat_at FROM trials";
 
+// The next value of the change counter, read inside the writer's transaction (SQLite has one
+// writer at a time, so counters commit in order).
+int64_t next_version(sqlite3* db, const std::string& path) {
+  sqlite::Stmt q(db, path, "SELECT COALESCE(MAX(version), 0) + 1 FROM trials");
+  q.step();
+  return q.int64(0);
+}
+
+// Marks trial `id` changed.
+void touch(sqlite3* db, const std::string& path, int64_t id) {
+  const int64_t v = next_version(db, path);
+  sqlite::Stmt q(db, path, "UPDATE trials SET version = ? WHERE id = ?");
+  q.bind(1, v).bind(2, id).run();
+}
+
 // The number at the end of "dpp1-xgboost-007" less one (6), or -1: the index of trials
 // written before the store kept one.
 int index_from_name(const std::string& name) {
@@ -72,14 +91,6 @@ int index_from_name(const std::string& name) {
   return std::stoi(name.substr(begin)) - 1;
 }
 
-// Artifacts live in a folder named after the trial: one plain path component only.
-void check_artifact_name(const std::string& name, const std::string& what) {
-  bool ok = !name.empty() && name != "." && name != ".." && name.size() <= 200;
-  for (char c : name)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '_' || c == '.');
-  if (!ok) throw std::invalid_argument("store: " + what + " name '" + name + "' is not a plain name");
-}
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -137,34 +148,6 @@ TrialState state_of(sqlite3* db, const std::string& path, int64_t id) {
 
 }  // namespace
 
-bool is_finished(TrialState s) {
-  return s == TrialState::kComplete || s == TrialState::kPruned || s == TrialState::kFail;
-}
-
-std::string_view to_string(TrialState s) {
-  switch (s) {
-    case TrialState::kWaiting:
-      return "WAITING";
-    case TrialState::kRunning:
-      return "RUNNING";
-    case TrialState::kComplete:
-      return "COMPLETE";
-    case TrialState::kPruned:
-      return "PRUNED";
-    case TrialState::kFail:
-      return "FAIL";
-  }
-  return "?";
-}
-
-TrialState trial_state_from_string(std::string_view s) {
-  for (TrialState t : {TrialState::kWaiting, TrialState::kRunning, TrialState::kComplete,
-                       TrialState::kPruned, TrialState::kFail})
-    if (to_string(t) == s) return t;
-  throw InputError("unknown trial state '" + std::string(s) +
-                   "' (known: WAITING, RUNNING, COMPLETE, PRUNED, FAIL)");
-}
-
 SqliteStore::SqliteStore(const fs::path& path, const fs::path& artifacts_dir)
     : path_(path.string()), artifacts_(artifacts_dir) {
   int rc =
@@ -209,6 +192,8 @@ int SqliteStore::schema_version() { return kSchemaVersion; }
 
 // Inside the opening transaction. Version 0 is a new file; 1 lacks trial numbers and leases.
 void SqliteStore::migrate(int from_version) {
+  if (from_version == 1 || from_version == 2)
+    sqlite::exec(db_, path_, "ALTER TABLE trials ADD COLUMN version INTEGER NOT NULL DEFAULT 0");
   if (from_version == 1) {
     sqlite::exec(db_, path_, "ALTER TABLE trials ADD COLUMN idx INTEGER");
     sqlite::exec(db_, path_, "ALTER TABLE trials ADD COLUMN owner TEXT NOT NULL DEFAULT ''");
@@ -274,11 +259,19 @@ NewTrial SqliteStore::create_trial(const std::function<TrialDraft(int index)>& d
   char number[16];
   std::snprintf(number, sizeof number, "%0*d", std::clamp(d.digits, 1, 9), t.index + 1);
   t.name = d.prefix + "-" + number;
+  const double now = now_seconds();
+  const int64_t version = next_version(db_, path_);
   sqlite::Stmt q(db_, path_,
-                 "INSERT INTO trials(idx, name, candidate, learner, state, params, created_at) "
-                 "VALUES (?, ?, ?, ?, 'WAITING', ?, ?)");
+                 "INSERT INTO trials(idx, name, candidate, learner, state, params, created_at, "
+                 "started_at, owner, heartbeat_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   q.bind(1, static_cast<int64_t>(t.index)).bind(2, t.name).bind(3, d.candidate).bind(4, d.learner);
-  q.bind(5, dump(d.params)).bind(6, now_seconds()).run();
+  q.bind(5, d.owner.empty() ? "WAITING" : "RUNNING").bind(6, dump(d.params)).bind(7, now);
+  if (d.owner.empty()) {
+    q.bind_null(8).bind(9, "").bind_null(10);
+  } else {
+    q.bind(8, now).bind(9, d.owner).bind(10, now);
+  }
+  q.bind(11, version).run();
   t.id = sqlite3_last_insert_rowid(db_);
   txn.commit();
   return t;
@@ -294,9 +287,31 @@ void SqliteStore::start_trial(int64_t id, const std::string& owner) {
   const double now = now_seconds();
   sqlite::Stmt q(db_, path_,
                  "UPDATE trials SET state = 'RUNNING', started_at = ?, owner = ?, "
-                 "heartbeat_at = ? WHERE id = ?");
-  q.bind(1, now).bind(2, owner).bind(3, now).bind(4, id).run();
+                 "heartbeat_at = ?, version = ? WHERE id = ?");
+  q.bind(1, now).bind(2, owner).bind(3, now).bind(4, next_version(db_, path_)).bind(5, id).run();
   txn.commit();
+}
+
+std::optional<TrialRecord> SqliteStore::claim_waiting(const std::string& owner) {
+  std::lock_guard lock(mutex_);
+  sqlite::WriteTxn txn(db_, path_);  // the write lock: no other process claims meanwhile
+  int64_t id = 0;
+  {
+    sqlite::Stmt q(db_, path_, "SELECT id FROM trials WHERE state = 'WAITING' ORDER BY id LIMIT 1");
+    if (!q.step()) return std::nullopt;
+    id = q.int64(0);
+  }
+  const double now = now_seconds();
+  sqlite::Stmt u(db_, path_,
+                 "UPDATE trials SET state = 'RUNNING', started_at = ?, owner = ?, "
+                 "heartbeat_at = ?, version = ? WHERE id = ?");
+  u.bind(1, now).bind(2, owner).bind(3, now).bind(4, next_version(db_, path_)).bind(5, id).run();
+  sqlite::Stmt r(db_, path_, (std::string(kTrialColumns) + " WHERE id = ?").c_str());
+  r.bind(1, id);
+  r.step();
+  TrialRecord rec = read_trial(r, path_);
+  txn.commit();
+  return rec;
 }
 
 int SqliteStore::heartbeat(const std::string& owner) {
@@ -319,6 +334,7 @@ void SqliteStore::report_intermediate(int64_t id, int step, double value) {
   sqlite::Stmt q(db_, path_,
                  "INSERT OR REPLACE INTO intermediate(trial_id, step, value) VALUES (?, ?, ?)");
   q.bind(1, id).bind(2, static_cast<int64_t>(step)).bind(3, value).run();
+  touch(db_, path_, id);
   txn.commit();
 }
 
@@ -349,24 +365,26 @@ void SqliteStore::finish_trial(int64_t id, TrialState state, const nlohmann::jso
     q.bind_null(3);  // NaN would be stored as NULL anyway; say so explicitly
   }
   q.bind(4, now_seconds()).bind(5, error).bind(6, dump(info)).bind(7, id).run();
+  touch(db_, path_, id);
   txn.commit();
 }
 
-int SqliteStore::requeue(const std::vector<int64_t>& ids) {
+int SqliteStore::requeue(const std::vector<TrialRecord>& seen) {
   std::lock_guard lock(mutex_);
   sqlite::WriteTxn txn(db_, path_);
   int n = 0;
-  for (int64_t id : ids) {
-    // The rerun starts from scratch, so the lost run's curve would only confuse a pruner.
-    sqlite::Stmt del(db_, path_,
-                     "DELETE FROM intermediate WHERE trial_id = ? AND trial_id IN "
-                     "(SELECT id FROM trials WHERE state = 'RUNNING')");
-    del.bind(1, id).run();
+  for (const TrialRecord& t : seen) {
     sqlite::Stmt q(db_, path_,
                    "UPDATE trials SET state = 'WAITING', started_at = NULL, owner = '', "
-                   "heartbeat_at = NULL WHERE id = ? AND state = 'RUNNING'");
-    q.bind(1, id).run();
-    n += q.changes();
+                   "heartbeat_at = NULL WHERE id = ? AND state = 'RUNNING' AND owner = ? AND "
+                   "COALESCE(heartbeat_at, 0) <= ?");
+    q.bind(1, t.id).bind(2, t.owner).bind(3, t.heartbeat_at).run();
+    if (q.changes() == 0) continue;
+    // The rerun starts from scratch, so the lost run's curve would only confuse a pruner.
+    sqlite::Stmt del(db_, path_, "DELETE FROM intermediate WHERE trial_id = ?");
+    del.bind(1, t.id).run();
+    touch(db_, path_, t.id);
+    ++n;
   }
   txn.commit();
   return n;
@@ -386,18 +404,27 @@ std::optional<TrialRecord> SqliteStore::trial(int64_t id) const {
   return r;
 }
 
-std::vector<TrialRecord> SqliteStore::trials() const {
-  std::lock_guard lock(mutex_);
-  sqlite::ReadTxn txn(db_, path_);
+namespace {
+
+// The trials `where` selects (one parameter, bound by `bind`), in id order, with their curves.
+std::vector<TrialRecord> select_trials(sqlite3* db, const std::string& path,
+                                       const std::string& where,
+                                       const std::function<void(sqlite::Stmt&)>& bind) {
   std::vector<TrialRecord> out;
   std::map<int64_t, size_t> index;
-  sqlite::Stmt q(db_, path_, (std::string(kTrialColumns) + " ORDER BY id").c_str());
+  sqlite::Stmt q(db, path, (std::string(kTrialColumns) + " " + where + " ORDER BY id").c_str());
+  bind(q);
   while (q.step()) {
-    out.push_back(read_trial(q, path_));
+    out.push_back(read_trial(q, path));
     index[out.back().id] = out.size() - 1;
   }
-  sqlite::Stmt iv(db_, path_,
-                  "SELECT trial_id, step, value FROM intermediate ORDER BY trial_id, step");
+  if (out.empty()) return out;
+  sqlite::Stmt iv(db, path,
+                  ("SELECT intermediate.trial_id, intermediate.step, intermediate.value FROM "
+                   "intermediate JOIN trials ON trials.id = intermediate.trial_id " +
+                   where + " ORDER BY intermediate.trial_id, intermediate.step")
+                      .c_str());
+  bind(iv);
   while (iv.step()) {
     auto it = index.find(iv.int64(0));
     if (it != index.end())
@@ -406,8 +433,35 @@ std::vector<TrialRecord> SqliteStore::trials() const {
   return out;
 }
 
+}  // namespace
+
+std::vector<TrialRecord> SqliteStore::trials() const {
+  std::lock_guard lock(mutex_);
+  sqlite::ReadTxn txn(db_, path_);
+  return select_trials(db_, path_, "", [](sqlite::Stmt&) {});
+}
+
+std::vector<TrialRecord> SqliteStore::trials_in(TrialState state) const {
+  std::lock_guard lock(mutex_);
+  sqlite::ReadTxn txn(db_, path_);
+  return select_trials(db_, path_, "WHERE state = ?",
+                       [&](sqlite::Stmt& q) { q.bind(1, to_string(state)); });
+}
+
+TrialChanges SqliteStore::changes_since(int64_t cursor) const {
+  std::lock_guard lock(mutex_);
+  sqlite::ReadTxn txn(db_, path_);
+  TrialChanges out;
+  out.trials = select_trials(db_, path_, "WHERE version > ?",
+                             [&](sqlite::Stmt& q) { q.bind(1, cursor); });
+  sqlite::Stmt v(db_, path_, "SELECT COALESCE(MAX(version), 0) FROM trials");
+  v.step();
+  out.cursor = std::max(cursor, v.int64(0));
+  return out;
+}
+
 fs::path SqliteStore::artifact_dir(const std::string& trial) const {
-  check_artifact_name(trial, "trial");
+  check_store_name(trial, "trial");
   return artifacts_ / trial;
 }
 
@@ -417,7 +471,7 @@ void SqliteStore::put_artifacts(const std::string& trial, const ArtifactFiles& f
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   for (const auto& [name, bytes] : files) {
-    check_artifact_name(name, "artifact");
+    check_store_name(name, "artifact");
     std::ofstream out(tmp / name, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.close();
@@ -441,6 +495,15 @@ std::optional<ArtifactFiles> SqliteStore::get_artifacts(const std::string& trial
   return files;
 }
 
+std::optional<std::string> SqliteStore::get_artifact(const std::string& trial,
+                                                     const std::string& file) const {
+  check_store_name(file, "artifact");
+  const fs::path path = artifact_dir(trial) / file;
+  std::error_code ec;
+  if (!fs::is_regular_file(fs::symlink_status(path, ec))) return std::nullopt;
+  return read_file(path);
+}
+
 void SqliteStore::remove_artifacts(const std::string& trial) {
   std::error_code ec;
   fs::remove_all(artifact_dir(trial), ec);
@@ -456,6 +519,19 @@ std::vector<std::string> SqliteStore::artifact_trials() const {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+void SqliteStore::clear() {
+  {
+    std::lock_guard lock(mutex_);
+    sqlite::WriteTxn txn(db_, path_);
+    sqlite::exec(db_, path_, "DELETE FROM intermediate");
+    sqlite::exec(db_, path_, "DELETE FROM trials");
+    sqlite::exec(db_, path_, "DELETE FROM meta");
+    sqlite::exec(db_, path_, "DELETE FROM job");
+    txn.commit();
+  }
+  for (const auto& t : artifact_trials()) remove_artifacts(t);
 }
 
 std::unique_ptr<TrialStore> open_job_store(const fs::path& job_dir) {

@@ -32,18 +32,24 @@ class SqliteStore final : public TrialStore {
   using TrialStore::create_trial;
   NewTrial create_trial(const std::function<TrialDraft(int index)>& draft) override;
   void start_trial(int64_t id, const std::string& owner) override;
+  std::optional<TrialRecord> claim_waiting(const std::string& owner) override;
   int heartbeat(const std::string& owner) override;
   void report_intermediate(int64_t id, int step, double value) override;
   void finish_trial(int64_t id, TrialState state, const nlohmann::json& metrics,
                     std::optional<double> objective, const std::string& error,
                     const nlohmann::json& info) override;
-  int requeue(const std::vector<int64_t>& ids) override;
+  int requeue(const std::vector<TrialRecord>& seen) override;
   std::optional<TrialRecord> trial(int64_t id) const override;
   std::vector<TrialRecord> trials() const override;
+  std::vector<TrialRecord> trials_in(TrialState state) const override;
+  TrialChanges changes_since(int64_t cursor) const override;
   void put_artifacts(const std::string& trial, const ArtifactFiles& files) override;
   std::optional<ArtifactFiles> get_artifacts(const std::string& trial) const override;
+  std::optional<std::string> get_artifact(const std::string& trial,
+                                          const std::string& file) const override;
   void remove_artifacts(const std::string& trial) override;
   std::vector<std::string> artifact_trials() const override;
+  void clear() override;
 
   // The schema version this build writes (PRAGMA user_version).
   static int schema_version();

@@ -191,7 +191,8 @@ TEST_P(TrialStoreConformance, HeartbeatsAndRequeueTouchOnlyTheirTrials) {
   EXPECT_GT(store->trial(mine)->heartbeat_at, before);
   EXPECT_EQ(store->heartbeat("nobody"), 0);
 
-  EXPECT_EQ(store->requeue({mine, done, wait}), 1);  // only the RUNNING one of these
+  EXPECT_EQ(store->requeue({*store->trial(mine), *store->trial(done), *store->trial(wait)}),
+            1);  // only the RUNNING one of these
   EXPECT_EQ(store->trial(done)->state, TrialState::kComplete);
   EXPECT_EQ(store->trial(done)->intermediate.size(), 1u);
   EXPECT_EQ(store->trial(wait)->state, TrialState::kWaiting);
@@ -203,6 +204,28 @@ TEST_P(TrialStoreConformance, HeartbeatsAndRequeueTouchOnlyTheirTrials) {
   EXPECT_TRUE(r->intermediate.empty());
   store->start_trial(mine, "other");
   EXPECT_EQ(store->trial(mine)->owner, "other");
+}
+
+// Two workers judge one lease lapsed from what they read; the first re-queues the trial and a
+// third worker claims it, or its owner renews the lease, before the second acts: the second
+// must not take the trial away.
+TEST_P(TrialStoreConformance, RequeueActsOnlyOnTheLeaseItSaw) {
+  auto store = open();
+  const NewTrial a = create(*store, "t"), b = create(*store, "t");
+  store->start_trial(a.id, "dead");
+  store->start_trial(b.id, "slow");
+  const TrialRecord seen_a = *store->trial(a.id), seen_b = *store->trial(b.id);
+  EXPECT_EQ(store->requeue({seen_a}), 1);
+  const auto claimed = store->claim_waiting("third");
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->id, a.id);
+  EXPECT_EQ(store->requeue({seen_a}), 0);  // stale: the trial has another owner now
+  EXPECT_EQ(store->trial(a.id)->owner, "third");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(store->heartbeat("slow"), 1);
+  EXPECT_EQ(store->requeue({seen_b}), 0);  // stale: the owner renewed its lease since
+  EXPECT_EQ(store->trial(b.id)->state, TrialState::kRunning);
+  EXPECT_EQ(store->requeue({*store->trial(b.id)}), 1);  // as it is now: lapsed
 }
 
 TEST_P(TrialStoreConformance, ArtifactsAreReplacedAsAWholeAndRemoved) {
@@ -322,6 +345,132 @@ TEST_P(TrialStoreConformance, TwoHandlesNeverShareATrialNumber) {
   EXPECT_EQ(*numbers.begin(), 0);
   EXPECT_EQ(*numbers.rbegin(), static_cast<int>(all.size()) - 1);
   EXPECT_EQ(objectives.size(), all.size());
+}
+
+// Workers claiming re-queued trials at once: each trial goes to exactly one of them, oldest
+// first, RUNNING and leased to it.
+TEST_P(TrialStoreConformance, ClaimWaitingHandsEachTrialToExactlyOneWorker) {
+  auto maker = open();
+  constexpr int kTrials = 40, kWorkers = 4;
+  std::vector<int64_t> made;
+  for (int i = 0; i < kTrials; ++i) made.push_back(create(*maker, "t").id);
+  // The oldest first.
+  const auto first = maker->claim_waiting("solo");
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->id, made[0]);
+  EXPECT_EQ(first->state, TrialState::kRunning);
+  EXPECT_EQ(first->owner, "solo");
+  std::vector<std::vector<int64_t>> claimed(kWorkers);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWorkers; ++w)
+    threads.emplace_back([&, w] {
+      auto mine = open();
+      while (auto t = mine->claim_waiting("w" + std::to_string(w))) claimed[w].push_back(t->id);
+    });
+  for (auto& th : threads) th.join();
+  std::set<int64_t> all;
+  size_t total = 0;
+  for (int w = 0; w < kWorkers; ++w) {
+    total += claimed[w].size();
+    all.insert(claimed[w].begin(), claimed[w].end());
+    for (int64_t id : claimed[w]) {
+      const auto t = maker->trial(id);
+      EXPECT_EQ(t->state, TrialState::kRunning);
+      EXPECT_EQ(t->owner, "w" + std::to_string(w));
+    }
+  }
+  EXPECT_EQ(total, static_cast<size_t>(kTrials - 1));  // nobody got one twice
+  EXPECT_EQ(all.size(), static_cast<size_t>(kTrials - 1));
+  EXPECT_EQ(all.count(made[0]), 0u);
+  EXPECT_FALSE(maker->claim_waiting("late").has_value());
+}
+
+// The incremental read a worker's history lives on: creations, starts, curves, ends and
+// re-queues show; a lease renewal and nothing at all do not.
+TEST_P(TrialStoreConformance, ChangesSinceSeesEveryChangeButNotLeaseRenewals) {
+  auto store = open();
+  auto other = open();  // changes made through another handle show as well
+  const NewTrial a = create(*store, "t"), b = create(*store, "t");
+  TrialChanges c = other->changes_since(0);
+  ASSERT_EQ(c.trials.size(), 2u);
+  EXPECT_EQ(c.trials[0].id, a.id);
+  EXPECT_EQ(c.trials[1].id, b.id);
+  const int64_t after_create = c.cursor;
+  c = other->changes_since(after_create);
+  EXPECT_TRUE(c.trials.empty());
+  EXPECT_EQ(c.cursor, after_create);
+
+  store->start_trial(a.id, "w1");
+  c = other->changes_since(after_create);
+  ASSERT_EQ(c.trials.size(), 1u);
+  EXPECT_EQ(c.trials[0].state, TrialState::kRunning);
+  const int64_t after_start = c.cursor;
+  EXPECT_GT(after_start, after_create);
+
+  EXPECT_EQ(store->heartbeat("w1"), 1);
+  EXPECT_TRUE(other->changes_since(after_start).trials.empty());
+
+  store->report_intermediate(a.id, 0, 0.75);
+  c = other->changes_since(after_start);
+  ASSERT_EQ(c.trials.size(), 1u);
+  EXPECT_EQ(c.trials[0].intermediate, (std::vector<std::pair<int, double>>{{0, 0.75}}));
+  const int64_t after_report = c.cursor;
+
+  EXPECT_EQ(store->requeue({*store->trial(a.id)}), 1);
+  c = other->changes_since(after_report);
+  ASSERT_EQ(c.trials.size(), 1u);
+  EXPECT_EQ(c.trials[0].state, TrialState::kWaiting);
+  EXPECT_TRUE(c.trials[0].intermediate.empty());
+  const int64_t after_requeue = c.cursor;
+
+  store->start_trial(b.id, "w2");
+  store->finish_trial(b.id, TrialState::kComplete, {}, 1.5, "", {});
+  const NewTrial d = create(*store, "t");
+  c = other->changes_since(after_requeue);
+  ASSERT_EQ(c.trials.size(), 2u);
+  EXPECT_EQ(c.trials[0].id, b.id);
+  EXPECT_EQ(c.trials[0].objective, 1.5);
+  EXPECT_EQ(c.trials[1].id, d.id);
+}
+
+TEST_P(TrialStoreConformance, OneArtifactFileIsReadAlone) {
+  auto store = open();
+  const std::string binary("\0\x01\xff model", 9);
+  store->put_artifacts("t-001", {{"model.json", "{}"}, {"member_0.bin", binary}});
+  EXPECT_EQ(store->get_artifact("t-001", "member_0.bin"), binary);
+  EXPECT_EQ(store->get_artifact("t-001", "model.json"), "{}");
+  EXPECT_FALSE(store->get_artifact("t-001", "absent.bin").has_value());
+  EXPECT_FALSE(store->get_artifact("t-002", "model.json").has_value());
+  EXPECT_THROW(store->get_artifact("t-001", "../store.sqlite"), std::invalid_argument);
+  EXPECT_THROW(store->get_artifact("..", "model.json"), std::invalid_argument);
+}
+
+// fit --force on a job the store holds: the job is forgotten, another job is not.
+TEST_P(TrialStoreConformance, ClearForgetsTheJobAndOnlyIt) {
+  auto store = open();
+  const std::string other_location = GetParam().new_location();
+  auto other = GetParam().open(other_location);
+  store->put_job({{"status", "done"}});
+  store->put_value("elapsed", 3.0);
+  const NewTrial a = create(*store, "t");
+  store->start_trial(a.id, "w");
+  store->report_intermediate(a.id, 0, 1.0);
+  store->put_artifacts(a.name, {{"model.json", "{}"}});
+  other->put_value("elapsed", 7.0);
+  const NewTrial o = create(*other, "o");
+  other->put_artifacts(o.name, {{"model.json", "[]"}});
+
+  store->clear();
+  EXPECT_TRUE(store->trials().empty());
+  EXPECT_FALSE(store->get_job().has_value());
+  EXPECT_FALSE(store->get_value("elapsed").has_value());
+  EXPECT_TRUE(store->artifact_trials().empty());
+  EXPECT_TRUE(store->changes_since(0).trials.empty());
+  EXPECT_EQ(create(*store, "t").index, 0);  // numbering starts again
+
+  EXPECT_EQ(other->trials().size(), 1u);
+  EXPECT_EQ(*other->get_value("elapsed"), 7.0);
+  EXPECT_EQ(other->get_artifact(o.name, "model.json"), "[]");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, TrialStoreConformance,

@@ -4,6 +4,7 @@
 // regression TreeSHAP adds up to the prediction.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -47,7 +48,7 @@ TEST(RandomForest, RegressionLeavesHoldTheMeanOfTheirRows) {
   }
   auto l = make_learner("random_forest");
   Params p = kExact;
-  p["max_depth"] = 3;  // four values of x: two levels split them all, more cannot
+  p["max_depth"] = 4;  // four values of x: two levels split them all, more cannot
   l->fit(fit_data(d, Task::kRegression, 1), p, {});
   Matrix probe(4, 1);
   for (int g = 0; g < 4; ++g) probe.at(g, 0) = float(g);
@@ -65,7 +66,7 @@ TEST(RandomForest, ClassProbabilitiesAreLeafFrequencies) {
     b.y.push_back((one ? (i - 50) < 40 : i < 15) ? 1.0f : 0.0f);
   }
   Params p = kExact;
-  p["max_depth"] = 3;  // one binary feature: one split, whatever the depth
+  p["max_depth"] = 4;  // one binary feature: one split, whatever the depth
   auto l = make_learner("random_forest");
   l->fit(fit_data(b, Task::kBinary, 2), p, {});
   Matrix probe(2, 1);
@@ -117,6 +118,35 @@ TEST(RandomForest, BaggingDependsOnTheSeedAndIsDeterministicForOne) {
   };
   EXPECT_EQ(predict_with(1), predict_with(1));
   EXPECT_NE(predict_with(1), predict_with(2));
+}
+
+// The forest grows in chunks: a stop (or a pruner) between them keeps the trees grown, and
+// the model predicts with them.
+TEST(RandomForest, StopsBetweenChunksKeepingTheTreesItHas) {
+  const Data d = noisy_regression(300, 4);
+  FitData f = fit_data(d, Task::kRegression, 1);
+  f.x_valid = d.x.view();
+  f.y_valid = &d.y;
+  FitContext ctx;
+  std::vector<double> curve;
+  ctx.report = [&](int step, double loss) {
+    curve.push_back(loss);
+    return step < 1;  // stop after the second chunk
+  };
+  auto l = make_learner("random_forest");
+  l->fit(f, {{"n_trees", 400}}, ctx);
+  EXPECT_EQ(curve.size(), 2u);
+  EXPECT_EQ(l->fit_info()["trees"], 50);
+  EXPECT_EQ(l->fit_info()["trees_asked"], 400);
+  std::vector<float> pred;
+  l->predict(d.x.view(), pred);
+  for (float v : pred) EXPECT_TRUE(std::isfinite(v));
+  std::atomic<bool> cancel{true};
+  FitContext stopped;
+  stopped.stop = StopToken(std::chrono::steady_clock::time_point::max(), &cancel);
+  auto s = make_learner("random_forest");
+  s->fit(fit_data(d, Task::kRegression, 1), {{"n_trees", 400}}, stopped);
+  EXPECT_EQ(s->fit_info()["trees"], 25);  // one chunk, then the stop
 }
 
 TEST(RandomForest, TreeShapAddsUpAndTheModelRoundTrips) {
